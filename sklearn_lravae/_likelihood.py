@@ -1,0 +1,206 @@
+"""Observation models p(x | z) of the decoder.
+
+Each likelihood is a small :class:`torch.nn.Module` that turns the decoder's raw
+output (its *parameters*) into
+
+- a per-sample log-likelihood ``log p(x | z)`` (summed over features),
+- the decoder's *mean* object (what ``inverse_transform`` returns and what the
+  latent reconstruction error feeds back into the encoder, differentiably), and
+- the decoder's *mode* (the "hard" decode: the object that would actually be
+  evaluated, e.g. the argmax token sequence of a molecule).
+
+The likelihood also validates the training data it is asked to model.
+"""
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "BernoulliLikelihood",
+    "CategoricalLikelihood",
+    "GaussianLikelihood",
+    "infer_n_categories",
+    "make_likelihood",
+]
+
+LIKELIHOODS = ("bernoulli", "gaussian", "categorical")
+
+
+class BernoulliLikelihood(nn.Module):
+    """Independent Bernoulli per feature; data must lie in [0, 1]."""
+
+    name = "bernoulli"
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.n_features = n_features
+
+    @property
+    def n_outputs(self):
+        return self.n_features
+
+    def log_prob(self, x, out):
+        return -F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(-1)
+
+    def mean(self, out):
+        return torch.sigmoid(out)
+
+    def mode(self, out):
+        return (out > 0).to(out.dtype)
+
+    @staticmethod
+    def check_data(X):
+        lo, hi = float(np.min(X)), float(np.max(X))
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(
+                f"likelihood='bernoulli' needs X in [0, 1], got values in [{lo:.4g}, "
+                f"{hi:.4g}]. Scale X first (e.g. MinMaxScaler) or use "
+                "likelihood='gaussian'."
+            )
+
+
+class GaussianLikelihood(nn.Module):
+    """Independent Gaussian per feature with a learned per-feature scale.
+
+    The decoder outputs the mean; ``log_scale`` is a free parameter (clamped to
+    ``[min_log_scale, max_log_scale]`` so the likelihood cannot collapse on
+    constant features).
+    """
+
+    name = "gaussian"
+
+    def __init__(self, n_features, min_log_scale=-5.0, max_log_scale=5.0):
+        super().__init__()
+        self.n_features = n_features
+        self.min_log_scale = min_log_scale
+        self.max_log_scale = max_log_scale
+        self.log_scale = nn.Parameter(torch.zeros(n_features))
+
+    @property
+    def n_outputs(self):
+        return self.n_features
+
+    def log_prob(self, x, out):
+        log_scale = self.log_scale.clamp(self.min_log_scale, self.max_log_scale)
+        z = (x - out) * torch.exp(-log_scale)
+        return (-0.5 * z.pow(2) - log_scale - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+    def mean(self, out):
+        return out
+
+    def mode(self, out):
+        return out
+
+    @staticmethod
+    def check_data(X):
+        return None
+
+
+class CategoricalLikelihood(nn.Module):
+    """One categorical distribution per position of a flattened one-hot array.
+
+    ``X`` has shape ``(n, n_positions * n_categories)``: position ``p`` owns the
+    columns ``p * n_categories: (p + 1) * n_categories`` and each block is a
+    one-hot vector (or a probability vector).
+    """
+
+    name = "categorical"
+
+    def __init__(self, n_features, n_categories):
+        super().__init__()
+        if n_features % n_categories:
+            raise ValueError(
+                f"n_categories={n_categories} does not divide the number of features "
+                f"({n_features}); a categorical X must be a flattened "
+                "(n_positions, n_categories) one-hot array."
+            )
+        self.n_features = n_features
+        self.n_categories = n_categories
+        self.n_positions = n_features // n_categories
+
+    @property
+    def n_outputs(self):
+        return self.n_features
+
+    def _blocks(self, t):
+        return t.reshape(t.shape[0], self.n_positions, self.n_categories)
+
+    def log_prob(self, x, out):
+        logp = F.log_softmax(self._blocks(out), dim=-1)
+        return (self._blocks(x) * logp).sum(dim=(1, 2))
+
+    def mean(self, out):
+        return F.softmax(self._blocks(out), dim=-1).reshape(out.shape)
+
+    def mode(self, out):
+        idx = self._blocks(out).argmax(-1)
+        return F.one_hot(idx, self.n_categories).to(out.dtype).reshape(out.shape)
+
+    def check_data(self, X):
+        blocks = np.asarray(X).reshape(X.shape[0], self.n_positions, self.n_categories)
+        if np.min(blocks) < 0 or not np.allclose(blocks.sum(-1), 1.0, atol=1e-4):
+            raise ValueError(
+                "likelihood='categorical' needs X to be a flattened one-hot (or "
+                "probability) array whose blocks of n_categories="
+                f"{self.n_categories} columns each sum to 1; use "
+                "sklearn_lravae.chem.SelfiesVectorizer to build it."
+            )
+
+
+def infer_n_categories(X):
+    """Smallest block size ``k`` for which every ``k``-column block sums to one.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Flattened one-hot data.
+
+    Returns
+    -------
+    n_categories : int
+        The number of categories per position.
+
+    Raises
+    ------
+    ValueError
+        If no block size makes every block a probability vector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae._likelihood import infer_n_categories
+    >>> X = np.eye(3)[[0, 2, 1, 1]].reshape(2, 6)
+    >>> infer_n_categories(X)
+    3
+    """
+    X = np.asarray(X)
+    n_features = X.shape[1]
+    if np.min(X) >= 0:
+        for k in range(2, n_features + 1):
+            if n_features % k:
+                continue
+            sums = X.reshape(X.shape[0], n_features // k, k).sum(-1)
+            if np.allclose(sums, 1.0, atol=1e-4):
+                return k
+    raise ValueError(
+        "likelihood='categorical' with n_categories='auto' could not find a block "
+        "size k such that every k-column block of X sums to 1. Pass X as a "
+        "flattened one-hot array (e.g. from SelfiesVectorizer) or set n_categories."
+    )
+
+
+def make_likelihood(name, n_features, n_categories="auto", X=None):
+    """Build the likelihood module called ``name`` for ``n_features`` features."""
+    if name == "bernoulli":
+        return BernoulliLikelihood(n_features)
+    if name == "gaussian":
+        return GaussianLikelihood(n_features)
+    if name == "categorical":
+        if n_categories == "auto":
+            n_categories = infer_n_categories(X)
+        return CategoricalLikelihood(n_features, int(n_categories))
+    raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {name!r}.")
