@@ -63,10 +63,7 @@ class LRAVANet(NeuralNet):
         return [
             *super()._default_callbacks[:1],  # epoch_timer
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            *(
-                (f"train_{t}", PassthroughScoring(name=f"train_{t}", on_train=True))
-                for t in TERMS
-            ),
+            *((f"train_{t}", PassthroughScoring(name=f"train_{t}", on_train=True)) for t in TERMS),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             *super()._default_callbacks[3:],  # print_log
         ]

@@ -43,9 +43,7 @@ class MLPCore(nn.Module):
         Non-linearity between layers.
     """
 
-    def __init__(
-        self, n_features, n_components, n_outputs, hidden_layer_sizes, activation=nn.ReLU
-    ):
+    def __init__(self, n_features, n_components, n_outputs, hidden_layer_sizes, activation=nn.ReLU):
         super().__init__()
         hidden = list(hidden_layer_sizes)
         self.n_components = n_components

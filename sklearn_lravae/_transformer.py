@@ -320,9 +320,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         if sample_weight is not None:
             w = _check_sample_weight(sample_weight, X, dtype=np.float32)
             data = {"x": Xt, "sample_weight": w}
-        seed = int(
-            np.random.SeedSequence([self._seed, self.n_fit_calls_]).generate_state(1)[0]
-        )
+        seed = int(np.random.SeedSequence([self._seed, self.n_fit_calls_]).generate_state(1)[0])
         self.n_fit_calls_ += 1
         devices = [self.device] if str(self.device).startswith("cuda") else []
         flush = contextlib.nullcontext()
@@ -364,9 +362,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         with torch.no_grad():
             for start in range(0, max(len(A), 1), _INFERENCE_BATCH):
                 a = torch.as_tensor(
-                    np.ascontiguousarray(
-                        A[start : start + _INFERENCE_BATCH], dtype=np.float32
-                    ),
+                    np.ascontiguousarray(A[start : start + _INFERENCE_BATCH], dtype=np.float32),
                     device=self.net_.device,
                 )
                 outs.append(fn(module, a).cpu().numpy())
@@ -433,9 +429,9 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         Z = self._check_latent(Z)
         decode = _check_decode(decode)
-        return self._run(
-            lambda m, z: latent_reconstruction_error(m, z, decode=decode), Z
-        ).astype(np.float64)
+        return self._run(lambda m, z: latent_reconstruction_error(m, z, decode=decode), Z).astype(
+            np.float64
+        )
 
     def sample(self, n_samples=1, scale=1.0, random_state=None, return_latent=False):
         """Decode latent points drawn from ``N(0, scale^2 I)``.

@@ -41,8 +41,7 @@ def _check_weights(weights, n, name="weights"):
     w = np.asarray(weights, dtype=float)
     if w.shape != (n,) or np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
         raise ValueError(
-            f"{name} must be {n} non-negative finite numbers with a positive sum, "
-            f"got {weights!r}."
+            f"{name} must be {n} non-negative finite numbers with a positive sum, got {weights!r}."
         )
     return w / w.sum()
 
