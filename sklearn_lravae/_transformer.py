@@ -44,10 +44,12 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     ----------
     n_components : int, default=16
         Latent dimension.
-    gamma : float, default=1.0
+    gamma : float, default=0.1
         Weight of the latent reconstruction error (LRE) term; ``0`` gives a
         standard VAE. The LRE is summed over latent dimensions and the ELBO over
-        features, so the useful range depends on the data size per sample:
+        features, so the useful range depends on the data: on digits (64
+        pixels) ``0.1`` cuts the LRE of N(0, 2^2 I) samples ~8x at a 1% ELBO
+        cost, ``1`` ~40x at 5%. A lower LRE is not by itself better samples:
         tune it (e.g. ``GridSearchCV`` over ``gamma`` with both scorers).
     beta : float, default=1.0
         Weight of the KL term of the ELBO.
@@ -168,7 +170,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self,
         n_components=16,
         *,
-        gamma=1.0,
+        gamma=0.1,
         beta=1.0,
         reference=2.0,
         n_reference_samples=128,
