@@ -4,6 +4,7 @@ Training, callbacks, progress bars, validation splits, devices and warm starts
 are skorch's own; this module adds nothing to the training loop except the loss.
 """
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
@@ -11,10 +12,61 @@ from skorch.callbacks import PassthroughScoring
 from ._loss import lravae_loss
 from .reference import check_reference
 
-__all__ = ["LRAVANet"]
+__all__ = ["BatchSliceLoader", "LRAVANet"]
 
 #: Per-batch terms recorded in ``net.history`` (averaged per epoch).
 TERMS = ("nll", "kl", "lre")
+
+
+class BatchSliceLoader:
+    """Mini-batch iterator that slices whole batches out of in-memory arrays.
+
+    A drop-in for skorch's ``iterator_train`` / ``iterator_valid`` on array
+    data: instead of indexing and collating one sample at a time (as
+    :class:`torch.utils.data.DataLoader` over a skorch ``Dataset`` does), it
+    gathers each batch with a single tensor index. Batch order uses torch's
+    global RNG, like ``DataLoader(shuffle=True)``.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset or torch.utils.data.Subset of one
+        Holds ``X``: an array, or a dict of arrays (``{"x": ..., "sample_weight": ...}``).
+    batch_size : int
+        Samples per batch (the last one may be smaller).
+    shuffle : bool, default=False
+        Draw a new permutation every epoch.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        index = None
+        if isinstance(dataset, torch.utils.data.Subset):
+            index = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
+            dataset = dataset.dataset
+        X = dataset.X
+        self.X = (
+            {k: torch.as_tensor(v) for k, v in X.items()}
+            if isinstance(X, dict)
+            else torch.as_tensor(X)
+        )
+        first = next(iter(self.X.values())) if isinstance(self.X, dict) else self.X
+        self.index = index if index is not None else torch.arange(len(first))
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return (len(self.index) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        index = self.index
+        if self.shuffle:
+            index = index[torch.randperm(len(index))]
+        y = torch.zeros(0)
+        for start in range(0, len(index), self.batch_size):
+            batch = index[start : start + self.batch_size]
+            if isinstance(self.X, dict):
+                yield {k: v[batch] for k, v in self.X.items()}, y
+            else:
+                yield self.X[batch], y
 
 
 class _Unused(torch.nn.Module):
@@ -50,9 +102,18 @@ class LRAVANet(NeuralNet):
         reference=2.0,
         n_reference_samples=128,
         criterion=_Unused,
+        iterator_train=BatchSliceLoader,
+        iterator_valid=BatchSliceLoader,
         **kwargs,
     ):
-        super().__init__(module, *args, criterion=criterion, **kwargs)
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            **kwargs,
+        )
         self.gamma = gamma
         self.beta = beta
         self.reference = reference

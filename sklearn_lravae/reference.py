@@ -47,12 +47,56 @@ def _check_weights(weights, n, name="weights"):
 
 
 class BaseReference:
-    """Base class: subclasses implement :meth:`sample` and :meth:`log_prob`."""
+    """Base class of reference distributions.
+
+    Subclasses implement :meth:`sample` and :meth:`log_prob`; any object with
+    a compatible ``sample`` method is accepted as ``reference`` too.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_lravae.reference import BaseReference
+    >>> class Uniform(BaseReference):
+    ...     def sample(self, n_samples, n_components, generator=None, device="cpu"):
+    ...         return 6 * torch.rand(n_samples, n_components, generator=generator) - 3
+    >>> tuple(Uniform().sample(5, 2).shape)
+    (5, 2)
+    """
 
     def sample(self, n_samples, n_components, generator=None, device="cpu"):
+        """Draw latent points.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of points.
+        n_components : int
+            Latent dimension.
+        generator : torch.Generator, default=None
+            Source of randomness; torch's global RNG when None.
+        device : str or torch.device, default="cpu"
+            Device of the returned tensor.
+
+        Returns
+        -------
+        z : torch.Tensor of shape (n_samples, n_components)
+            float32 samples.
+        """
         raise NotImplementedError
 
     def log_prob(self, Z):
+        """Log-density of latent points.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_points, n_components)
+            Latent points.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_points,)
+            Natural-log density.
+        """
         raise NotImplementedError
 
     def _check_dim(self, n_components):

@@ -308,3 +308,26 @@ def test_flush_denormal_option_is_restored(digits):
     assert vae.transform(digits[0][:2]).shape == (2, 4)
     # switched off again after training: a denormal survives
     assert torch.tensor([1e-40], dtype=torch.float32).item() != 0.0
+
+
+def test_verbose_2_shows_progress_bar(digits, capsys):
+    vae = bern(verbose=2, max_epochs=1).fit(digits[0][:300])
+    assert "progress_bar" in dict(vae.net_.callbacks_)
+    err = capsys.readouterr().err
+    assert "it/s" in err or "s/it" in err or "%" in err
+
+
+def test_batch_slice_loader_covers_every_sample_once():
+    from skorch.dataset import Dataset
+
+    from sklearn_lravae._net import BatchSliceLoader
+
+    X = np.arange(23, dtype=np.float32)[:, None]
+    torch.manual_seed(0)
+    loader = BatchSliceLoader(Dataset(X), batch_size=5, shuffle=True)
+    seen = torch.cat([xb for xb, _ in loader]).ravel().tolist()
+    assert len(loader) == 5 and sorted(seen) == list(range(23)) and seen != sorted(seen)
+    sub = torch.utils.data.Subset(Dataset({"x": X, "sample_weight": X[:, 0]}), [3, 7, 9])
+    batches = list(BatchSliceLoader(sub, batch_size=2))
+    assert batches[0][0]["x"].ravel().tolist() == [3.0, 7.0]
+    assert batches[1][0]["sample_weight"].tolist() == [9.0]
