@@ -8,12 +8,26 @@ reference
     Latent reference distributions of the LRE term.
 metrics
     Scorers (LRE) for grid search.
+LatentBayesSearch
+    Latent-space Bayesian optimisation with LRA-VAE retraining (scikit-optimize).
+chem
+    SELFIES vectoriser, RDKit objectives and generation metrics.
 datasets
-    Bundled data and file readers.
+    Bundled data (QM9) and file readers (SMILES CSV, MNIST IDX).
 """
 
-from . import datasets, metrics, reference
+from . import chem, datasets, metrics, reference, search
 from ._transformer import LRAVAETransformer
 from ._version import __version__
+from .search import LatentBayesSearch
 
-__all__ = ["LRAVAETransformer", "__version__", "datasets", "metrics", "reference"]
+__all__ = [
+    "LRAVAETransformer",
+    "LatentBayesSearch",
+    "__version__",
+    "chem",
+    "datasets",
+    "metrics",
+    "reference",
+    "search",
+]
