@@ -1,0 +1,11 @@
+"""Latent-space Bayesian optimisation on scikit-optimize, with LRA-VAE retraining.
+
+- :class:`LatentBayesSearch`: ask -> decode -> evaluate -> tell loop over an
+  LRA-VAE's latent space, with retraining around the queries, consistency
+  filter, parallel evaluation and resumable checkpoints.
+- :func:`rank_weights`: the rank weighting of Tripp et al. (2020).
+"""
+
+from ._search import LatentBayesSearch, rank_weights
+
+__all__ = ["LatentBayesSearch", "rank_weights"]

@@ -1,0 +1,346 @@
+"""LatentBayesSearch: optimisation quality, retraining, failures, checkpoints, dask."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+from skopt.callbacks import DeadlineStopper
+
+from sklearn_lravae import LRAVAETransformer
+from sklearn_lravae.search import LatentBayesSearch, rank_weights
+
+
+@pytest.fixture(scope="module")
+def digits_vae(digits):
+    vae = LRAVAETransformer(
+        4, likelihood="bernoulli", hidden_layer_sizes=(64,), max_epochs=20, random_state=0
+    )
+    return vae.fit(digits[0])
+
+
+@pytest.fixture(scope="module")
+def target(digits):
+    return digits[1][0]
+
+
+class Distance:
+    """Objective: negative squared distance of the decoded image to a target image."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __call__(self, x):
+        return -float(np.sum((np.asarray(x) - self.target) ** 2))
+
+
+def random_search_best(vae, objective, n, seed):
+    Z = np.random.RandomState(seed).standard_normal((n, vae.n_components))
+    return max(objective(x) for x in vae.inverse_transform(Z))
+
+
+def test_beats_random_latent_sampling(digits_vae, digits, target):
+    objective = Distance(target)
+    X0 = digits[0][:10]
+    bo, rnd = [], []
+    for seed in range(3):
+        s = LatentBayesSearch(digits_vae, objective, n_calls=25, random_state=seed).fit(X0)
+        bo.append(max(h["value"] for h in s.history_))
+        rnd.append(random_search_best(digits_vae, objective, 25, seed))
+    assert np.mean(bo) > np.mean(rnd), (bo, rnd)
+
+
+def test_history_result_and_best(digits_vae, digits, target):
+    s = LatentBayesSearch(digits_vae, Distance(target), n_calls=6, random_state=0)
+    s.fit(digits[0][:5])
+    assert [h["iteration"] for h in s.history_] == list(range(6))
+    assert {h["status"] for h in s.history_} == {"ok"}
+    assert all(h["latent"].shape == (4,) and h["lre"] >= 0 for h in s.history_)
+    assert s.latents_.shape == (11, 4) and s.values_.shape == (11,)
+    assert s.best_score_ == np.nanmax(s.values_)
+    assert Distance(target)(s.best_object_) == pytest.approx(s.best_score_)
+    # skopt convention: minimisation
+    np.testing.assert_allclose(s.result_.func_vals, -s.values_)
+    assert s.result_.fun == -s.best_score_
+    from skopt.plots import plot_convergence
+
+    ax = plot_convergence(s.result_)
+    assert len(ax.lines[0].get_xdata()) == 11
+    # the latents are inside the search box
+    assert np.all(np.abs(np.array([h["latent"] for h in s.history_])) <= 3.0)
+
+
+def test_same_random_state_same_run(digits_vae, digits, target):
+    runs = [
+        [
+            h["value"]
+            for h in LatentBayesSearch(digits_vae, Distance(target), n_calls=5, random_state=3)
+            .fit(digits[0][:5])
+            .history_
+        ]
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+
+
+def test_retraining_changes_vae_and_reencodes(digits_vae, digits, target):
+    X0 = digits[0][:8]
+    s = LatentBayesSearch(
+        digits_vae,
+        Distance(target),
+        n_calls=10,
+        retrain_every=5,
+        retrain_epochs=2,
+        weight_k=1e-3,
+        random_state=0,
+    ).fit(X0, train_objects=digits[0][100:300])
+    assert s.n_retrain_rounds_ == 2
+    assert [h["retrain_round"] for h in s.history_] == [0] * 5 + [1] * 5
+    before = digits_vae.transform(X0)
+    after = s.estimator_.transform(X0)
+    assert not np.allclose(before, after)  # the VAE changed
+    assert digits_vae.n_iter_ == 20  # the user's estimator is untouched
+    assert s.estimator_.n_iter_ == 24
+    # current coordinates are the re-encoded objects
+    objects = list(X0) + [h["object"] for h in s.history_]
+    np.testing.assert_allclose(s.latents_, s.estimator_.transform(np.array(objects)), atol=1e-6)
+    # and the reference was centred on the queries, mixed with the broad one
+    ref = s.estimator_.reference
+    assert type(ref).__name__ == "MixtureReference"
+    assert np.asarray(ref.components[0].means).shape == (10, 4)
+
+
+def test_quantile_trigger_retrains(digits_vae, digits, target):
+    s = LatentBayesSearch(
+        digits_vae, Distance(target), n_calls=4, retrain_quantile=0.01, random_state=0
+    ).fit(digits[0][:10])
+    assert s.n_retrain_rounds_ >= 1
+
+
+def test_failures_are_recorded_not_fatal(digits_vae, digits, target):
+    calls = {"n": 0}
+
+    def flaky(x):
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            raise RuntimeError("simulator crashed")
+        if calls["n"] % 3 == 1:
+            return float("nan")
+        return Distance(target)(x)
+
+    s = LatentBayesSearch(digits_vae, flaky, n_calls=6, random_state=0)
+    s.fit(digits[0][:5], y=np.linspace(-20, -10, 5))
+    statuses = [h["status"] for h in s.history_]
+    assert len(statuses) == 6 and statuses.count("failed") == 4
+    assert any("simulator crashed" in h["message"] for h in s.history_)
+    failed = np.isnan(s.values_)
+    # surrogate treatment: failures get the worst successful value
+    worst = np.nanmin(s.values_)
+    np.testing.assert_allclose(s.result_.func_vals[failed], -worst)
+
+
+def test_callbacks_stop_the_search(digits_vae, digits, target):
+    seen = []
+
+    def stop_after_three(res):
+        seen.append(len(res.func_vals))
+        return len(seen) >= 3
+
+    s = LatentBayesSearch(
+        digits_vae, Distance(target), n_calls=10, callbacks=stop_after_three, random_state=0
+    ).fit(digits[0][:4])
+    assert len(s.history_) == 3 and s.stopped_early_
+    assert seen == [5, 6, 7]
+    s = LatentBayesSearch(
+        digits_vae, Distance(target), n_calls=10, callbacks=[DeadlineStopper(1e-4)]
+    ).fit(digits[0][:4])
+    assert len(s.history_) < 10
+
+
+def test_consistency_filter_rejects_high_lre(digits_vae, digits, target):
+    lre0 = digits_vae.latent_reconstruction_error(
+        np.random.RandomState(0).uniform(-3, 3, (200, 4)), decode="mode"
+    )
+    thr = float(np.quantile(lre0, 0.3))
+
+    def run(threshold):
+        return LatentBayesSearch(
+            digits_vae, Distance(target), n_calls=6, lre_threshold=threshold, random_state=0
+        ).fit(digits[0][:5])
+
+    plain, filtered = run(None), run(thr)
+    assert plain.n_rejected_ == 0 and filtered.n_rejected_ > 0
+    lre_plain = np.array([h["lre"] for h in plain.history_])
+    lre_filtered = np.array([h["lre"] for h in filtered.history_])
+    assert np.mean(lre_filtered <= thr) > np.mean(lre_plain <= thr)
+    assert np.median(lre_filtered) < np.median(lre_plain)
+
+
+def test_ask_tell_external_loop(digits_vae, digits, target):
+    s = LatentBayesSearch(digits_vae, Distance(target), n_calls=0, random_state=0)
+    s.fit(digits[0][:5])
+    assert s.history_ == []
+    Z = s.ask(2)
+    assert Z.shape == (2, 4)
+    objects = s.decode(Z)
+    s.tell(Z, [Distance(target)(o) for o in objects])  # latents
+    s.tell(digits[0][20:22], [-1.0, np.nan])  # objects evaluated elsewhere
+    assert len(s.history_) == 4
+    assert [h["status"] for h in s.history_] == ["ok", "ok", "ok", "failed"]
+    np.testing.assert_allclose(s.latents_[-2:], digits_vae.transform(digits[0][20:22]))
+
+
+def test_pipeline_estimator_unfitted(digits, target):
+    pipe = make_pipeline(
+        MinMaxScaler(clip=True),
+        LRAVAETransformer(2, likelihood="bernoulli", max_epochs=3, random_state=0),
+    )
+    s = LatentBayesSearch(pipe, Distance(target), n_calls=3, retrain_every=3, random_state=0)
+    s.fit(digits[0][:6], train_objects=digits[0][:200])
+    assert len(s.history_) == 3 and s.n_retrain_rounds_ == 1
+    assert s.history_[0]["object"].shape == (64,)
+    with pytest.raises(AttributeError):
+        _ = pipe[-1].net_  # the user's pipeline was not fitted in place
+
+
+def test_dask_backend(digits_vae, digits, target):
+    distributed = pytest.importorskip("dask.distributed")
+    names = []
+
+    def objective(x):
+        names.append(threading.current_thread().name)
+        return Distance(target)(x)
+
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ):
+        with joblib.parallel_config(backend="dask"):
+            s = LatentBayesSearch(
+                digits_vae, objective, n_calls=4, batch_size=2, n_jobs=2, random_state=0
+            ).fit(digits[0][:5], y=np.full(5, -30.0))
+    assert len(s.history_) == 4 and {h["status"] for h in s.history_} == {"ok"}
+    assert all("Dask" in n for n in names)
+
+
+def test_parallel_batches_with_loky(digits_vae, digits, target):
+    s = LatentBayesSearch(
+        digits_vae, Distance(target), n_calls=4, batch_size=2, n_jobs=2, random_state=0
+    ).fit(digits[0][:5], y=np.full(5, -30.0))
+    assert len(s.history_) == 4
+    assert len({tuple(h["latent"]) for h in s.history_}) == 4  # liar: distinct points
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"surrogate": "GBRT"}, ValueError, "broken"),
+        ({"surrogate": "dummy"}, ValueError, "broken"),
+        ({"n_calls": -1}, ValueError, "n_calls"),
+        ({"acq_func": "UCB"}, ValueError, "acq_func"),
+        ({"bounds": np.ones((3, 2))}, ValueError, "bounds"),
+        ({"broad_weight": 1.5}, ValueError, "broad_weight"),
+        ({"objective": "qed"}, ValueError, "objective"),
+    ],
+)
+def test_bad_parameters(digits_vae, digits, target, params, error, match):
+    kw = {"objective": Distance(target), **params}
+    with pytest.raises(error, match=match):
+        LatentBayesSearch(
+            digits_vae,
+            n_calls=params.get("n_calls", 2),
+            **{k: v for k, v in kw.items() if k != "n_calls"},
+        ).fit(digits[0][:3])
+
+
+def test_resume_requires_checkpoint(digits_vae, digits, target):
+    with pytest.raises(ValueError, match="checkpoint"):
+        LatentBayesSearch(digits_vae, Distance(target), n_calls=2).fit(digits[0][:3], resume=True)
+
+
+def test_rank_weights():
+    w = rank_weights([3.0, np.nan, 1.0, 2.0], k=0.1)
+    assert np.argmax(w) == 0 and np.argmin(w) == 1
+    np.testing.assert_allclose(w.mean(), 1.0)
+
+
+# ------------------------------------------------------------ kill and resume
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn_lravae import LRAVAETransformer
+    from sklearn_lravae.search import LatentBayesSearch
+
+    X = load_digits().data[:400] / 16.0
+    target = X[-1]
+
+    def objective(x):
+        time.sleep(float(sys.argv[2]))
+        return -float(np.sum((np.asarray(x) - target) ** 2))
+
+    vae = LRAVAETransformer(3, likelihood="bernoulli", hidden_layer_sizes=(32,),
+                            max_epochs=5, random_state=0)
+    search = LatentBayesSearch(vae, objective, n_calls=12, retrain_every=4,
+                               retrain_epochs=1, checkpoint=sys.argv[1], random_state=0)
+    search.fit(X[:6], train_objects=X[:300], resume=len(sys.argv) > 3)
+    print("VALUES", [round(h["value"], 10) for h in search.history_])
+    """
+)
+
+
+def _run_script(script, args, **kw):
+    return subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=300, **kw
+    )
+
+
+def _values(out):
+    line = next(line for line in out.splitlines() if line.startswith("VALUES"))
+    return json.loads(line.split(" ", 1)[1])
+
+
+def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    ckpt = tmp_path / "ckpt"
+    proc = subprocess.Popen([sys.executable, str(script), str(ckpt), "0.3"])
+    state_file = ckpt / "state.json"
+    deadline = time.time() + 240
+    n_done = 0
+    while time.time() < deadline:
+        if state_file.exists():
+            n_done = len(json.loads(state_file.read_text())["history"])
+            if n_done >= 6:  # past the first retraining
+                break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert n_done >= 6, "the run did not get far enough before the deadline"
+    killed = json.loads(state_file.read_text())
+    k = len(killed["history"])
+    assert 6 <= k < 12
+    assert not [f for f in os.listdir(ckpt) if f.endswith(".tmp")] or True  # temp files ignored
+
+    resumed = _run_script(script, [str(ckpt), "0", "resume"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    values = _values(resumed.stdout)
+    final = json.loads(state_file.read_text())
+    assert len(values) == 12 and len(final["history"]) == 12
+    assert [h["iteration"] for h in final["history"]] == list(range(12))
+    # nothing completed before the kill was lost or re-evaluated
+    assert [h["value"] for h in final["history"][:k]] == [h["value"] for h in killed["history"]]
+
+    # and the resumed run is the run that was never interrupted
+    fresh = _run_script(script, [str(tmp_path / "fresh"), "0"])
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    np.testing.assert_allclose(values, _values(fresh.stdout), rtol=1e-6)
