@@ -344,3 +344,51 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     fresh = _run_script(script, [str(tmp_path / "fresh"), "0"])
     assert fresh.returncode == 0, fresh.stderr[-2000:]
     np.testing.assert_allclose(values, _values(fresh.stdout), rtol=1e-6)
+
+
+def test_qm9_pipeline_with_vectorized_qed():
+    from sklearn_lravae.chem import SelfiesVectorizer, qed
+    from sklearn_lravae.datasets import load_qm9
+
+    smiles = list(load_qm9(n_samples=600, random_state=0))
+    pipe = make_pipeline(
+        SelfiesVectorizer(),
+        LRAVAETransformer(
+            4,
+            likelihood="categorical",
+            beta=0.01,
+            hidden_layer_sizes=(64,),
+            max_epochs=5,
+            random_state=0,
+        ),
+    ).fit(smiles)
+    init = smiles[:8]
+    s = LatentBayesSearch(
+        pipe, qed, vectorized=True, n_calls=6, batch_size=2, retrain_every=4, random_state=0
+    ).fit(init, qed(init), train_objects=smiles)
+    objects = [h["object"] for h in s.history_]
+    assert all(isinstance(o, str) and o for o in objects)
+    np.testing.assert_allclose([h["value"] for h in s.history_], qed(objects))
+    assert s.n_retrain_rounds_ == 1
+    assert isinstance(s.best_object_, str) and s.best_score_ == pytest.approx(
+        qed([s.best_object_])[0]
+    )
+    # after retraining, the molecules are re-encoded through the vectoriser
+    np.testing.assert_allclose(
+        s.latents_, s.estimator_.transform(np.array(init + objects)), atol=1e-6
+    )
+
+
+def test_vectorized_objective_failures():
+    def batch_objective(objects):
+        return [np.nan] + [1.0] * (len(objects) - 1)
+
+    def broken(objects):
+        raise RuntimeError("lab offline")
+
+    from sklearn_lravae.search._search import _safe_batch_call
+
+    out = _safe_batch_call(batch_objective, ["C", "", "CC"])
+    assert [o[1] for o in out] == ["failed", "invalid", "ok"]
+    assert {o[1] for o in _safe_batch_call(broken, ["C", "CC"])} == {"failed"}
+    assert "lab offline" in _safe_batch_call(broken, ["C"])[0][2]

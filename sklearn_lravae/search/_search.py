@@ -76,6 +76,28 @@ def _safe_call(objective, obj):
     return value, "ok", "", seconds
 
 
+def _safe_batch_call(objective, objects):
+    """Evaluate a whole round with a vectorised objective; never raises."""
+    start = time.perf_counter()
+    try:
+        values = np.asarray(objective(list(objects)), dtype=float).ravel()
+        if len(values) != len(objects):
+            raise ValueError(f"returned {len(values)} values for {len(objects)} objects")
+    except Exception as exc:  # a failed evaluation is recorded, not fatal
+        seconds = (time.perf_counter() - start) / len(objects)
+        return [(np.nan, "failed", f"{type(exc).__name__}: {exc}", seconds)] * len(objects)
+    seconds = (time.perf_counter() - start) / len(objects)
+    out = []
+    for obj, v in zip(objects, values, strict=True):
+        if obj is None or (isinstance(obj, str) and not obj):
+            out.append((np.nan, "invalid", "decoder produced no object", seconds))
+        elif not np.isfinite(v):
+            out.append((np.nan, "failed", f"objective returned {v}", seconds))
+        else:
+            out.append((float(v), "ok", "", seconds))
+    return out
+
+
 class LatentBayesSearch(BaseEstimator):
     """Latent-space Bayesian optimisation (LSBO) with LRA-VAE retraining.
 
@@ -99,7 +121,8 @@ class LatentBayesSearch(BaseEstimator):
         ``objective(obj) -> float``, called once per decoded object (a SMILES
         string, an image row, ...); higher is better. Exceptions, NaN/inf and
         empty objects are recorded as failures. Must be picklable for
-        ``n_jobs != 1``.
+        ``n_jobs != 1``. With ``vectorized=True`` it is called once per round
+        with the list of objects instead.
     n_calls : int, default=50
         Number of objects to propose and evaluate (initial points not counted).
     batch_size : int, default=1
@@ -148,6 +171,10 @@ class LatentBayesSearch(BaseEstimator):
     n_candidates : int, default=20
         With the consistency filter, how many of the best-acquisition candidates
         (per requested point) are checked before giving up.
+    vectorized : bool, default=False
+        Call ``objective(list_of_objects) -> values`` once per round (e.g.
+        :func:`sklearn_lravae.chem.qed`, which takes lists of SMILES and has
+        its own ``n_jobs``); NaN entries are failures.
     n_jobs : int or None, default=1
         Parallel evaluations (joblib; use ``joblib.parallel_config(backend=
         "dask")`` to spread them over a dask cluster).
@@ -229,6 +256,7 @@ class LatentBayesSearch(BaseEstimator):
         "weight_k": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "lre_threshold": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
+        "vectorized": ["boolean"],
         "n_jobs": [None, numbers.Integral],
         "timeout": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "checkpoint": [None, str, os.PathLike],
@@ -259,6 +287,7 @@ class LatentBayesSearch(BaseEstimator):
         weight_k=None,
         lre_threshold=None,
         n_candidates=20,
+        vectorized=False,
         n_jobs=1,
         timeout=None,
         checkpoint=None,
@@ -285,6 +314,7 @@ class LatentBayesSearch(BaseEstimator):
         self.weight_k = weight_k
         self.lre_threshold = lre_threshold
         self.n_candidates = n_candidates
+        self.vectorized = vectorized
         self.n_jobs = n_jobs
         self.timeout = timeout
         self.checkpoint = checkpoint
@@ -615,6 +645,8 @@ class LatentBayesSearch(BaseEstimator):
     def _evaluate(self, objects):
         if not objects:
             return []
+        if self.vectorized:
+            return _safe_batch_call(self.objective, objects)
         try:
             return Parallel(n_jobs=self.n_jobs, timeout=self.timeout)(
                 delayed(_safe_call)(self.objective, o) for o in objects
