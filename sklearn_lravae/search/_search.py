@@ -76,6 +76,28 @@ def _safe_call(objective, obj):
     return value, "ok", "", seconds
 
 
+def _robust_transform(transform, objects, as_input):
+    """``transform`` the objects it can; bisect around those raising ValueError.
+
+    Returns the transformed rows and the indices of the objects they belong to
+    (e.g. decoded molecules longer than a vectoriser's ``max_length`` are left
+    out) at a cost of O(k log n) calls for k failures.
+    """
+    if not objects:
+        return np.empty((0, 0)), []
+    try:
+        return np.asarray(transform(as_input(objects)), dtype=float), list(range(len(objects)))
+    except ValueError:
+        if len(objects) == 1:
+            return np.empty((0, 0)), []
+    mid = len(objects) // 2
+    left, kl = _robust_transform(transform, objects[:mid], as_input)
+    right, kr = _robust_transform(transform, objects[mid:], as_input)
+    parts = [p for p in (left, right) if len(p)]
+    rows = np.vstack(parts) if parts else np.empty((0, 0))
+    return rows, kl + [mid + i for i in kr]
+
+
 def _safe_batch_call(objective, objects):
     """Evaluate a whole round with a vectorised objective; never raises."""
     start = time.perf_counter()
@@ -378,18 +400,11 @@ class LatentBayesSearch(BaseEstimator):
     def _encode(self, objects):
         """Latents of ``objects`` (rows that cannot be encoded: NaN)."""
         objects = list(objects)
-        if not objects:
-            return np.empty((0, self._vae.n_components))
-        try:
-            return np.asarray(self.estimator_.transform(self._as_input(objects)), dtype=float)
-        except ValueError:
-            out = np.full((len(objects), self._vae.n_components), np.nan)
-            for i, obj in enumerate(objects):
-                try:
-                    out[i] = self.estimator_.transform(self._as_input([obj]))[0]
-                except ValueError:
-                    pass
-            return out
+        out = np.full((len(objects), self._vae.n_components), np.nan)
+        rows, keep = _robust_transform(self.estimator_.transform, objects, self._as_input)
+        if keep:
+            out[keep] = rows
+        return out
 
     def decode(self, Z):
         """Decode latent points into objects, as the search does before evaluating.
@@ -772,17 +787,7 @@ class LatentBayesSearch(BaseEstimator):
             save_weights(self.checkpoint, f"vae-{self.n_retrain_rounds_}.pt", vae)
 
     def _transform_upstream(self, objects):
-        try:
-            return self._pre.transform(self._as_input(objects)), list(range(len(objects)))
-        except ValueError:
-            rows, keep = [], []
-            for i, o in enumerate(objects):
-                try:
-                    rows.append(self._pre.transform(self._as_input([o]))[0])
-                    keep.append(i)
-                except ValueError:
-                    pass
-            return np.asarray(rows), keep
+        return _robust_transform(self._pre.transform, objects, self._as_input)
 
     # ================================================================ checkpoints
     def _save_checkpoint(self):
