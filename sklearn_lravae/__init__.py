@@ -14,9 +14,12 @@ chem
     SELFIES vectoriser, RDKit objectives and generation metrics.
 datasets
     Bundled data (QM9) and file readers (SMILES CSV, MNIST IDX).
+save, load
+    Pickle-free persistence of fitted estimators and pipelines.
 """
 
 from . import chem, datasets, metrics, reference, search
+from ._persistence import load, save
 from ._transformer import LRAVAETransformer
 from ._version import __version__
 from .search import LatentBayesSearch
@@ -27,7 +30,9 @@ __all__ = [
     "__version__",
     "chem",
     "datasets",
+    "load",
     "metrics",
     "reference",
+    "save",
     "search",
 ]
