@@ -42,7 +42,7 @@ print(f"{X.shape[0]} molecules, {vec.n_positions_} positions x {vec.n_tokens_} t
 
 # %%
 # Three VAEs: gamma = 0, gamma = 0.1, gamma = 0.1 with a straight-through encoder
-# -----------------------------------------------------------------------------
+# --------------------------------------------------------------------------------
 variants = {
     "gamma=0": dict(gamma=0.0),
     "gamma=0.1": dict(gamma=0.1),

@@ -65,7 +65,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    alphabet_ : ndarray of str of shape (n_tokens_,)
+    alphabet_ : ndarray of str of shape (n_tokens,)
         Tokens; ``alphabet_[0]`` is ``pad_token``, the others are sorted.
     vocabulary_ : dict
         Token -> column index within a position block.
@@ -266,7 +266,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_kept, n_positions_ * n_tokens_)
+        X_new : ndarray of shape (n_kept, n_positions * n_tokens)
             One-hot encoding of the kept molecules (see ``dropped_indices_``).
         """
         self._validate_params()
@@ -284,7 +284,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_kept, n_positions_ * n_tokens_)
+        X_new : ndarray of shape (n_kept, n_positions * n_tokens)
             Flattened one-hot arrays; rows of dropped molecules (see
             ``dropped_indices_``) are left out.
         """
@@ -313,7 +313,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_positions_ * n_tokens_)
+        X : array-like of shape (n_samples, n_positions * n_tokens)
             One-hot or per-position scores (probabilities or logits); a 3-D
             array ``(n_samples, n_positions_, n_tokens_)`` is accepted too.
 
@@ -361,7 +361,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_positions_ * n_tokens_)
+        X : array-like of shape (n_samples, n_positions * n_tokens)
             One-hot arrays or per-position scores (e.g. the decoder
             probabilities of ``LRAVAETransformer.inverse_transform``).
 
@@ -388,7 +388,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        feature_names_out : ndarray of str of shape (n_positions_ * n_tokens_,)
+        feature_names_out : ndarray of str of shape (n_positions * n_tokens,)
             One name per output column.
         """
         check_is_fitted(self)
