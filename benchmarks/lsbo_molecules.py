@@ -100,9 +100,8 @@ def run_ga(objective, init, y0, cfg, seed):
     def scoring(smiles):
         v = np.nan_to_num(objective(list(smiles)), nan=-100.0)
         for s, x in zip(smiles, v, strict=True):
-            if len(values) < cfg["budget"]:
-                values.append(float(x) if x > -100 else np.nan)
-                objects.append(s)
+            values.append(float(x) if x > -100 else np.nan)
+            objects.append(s)
         return list(v)
 
     offspring = max(cfg["batch"], 10)
@@ -117,8 +116,9 @@ def run_ga(objective, init, y0, cfg, seed):
             rng=random.Random(seed),
         )
     # the GA scores its starting population first: drop those (they are known values)
-    values, objects = values[len(init) :], objects[len(init) :]
-    return values[: cfg["budget"]], objects[: cfg["budget"]], [np.nan] * len(values)
+    n0 = len(set(init))
+    values, objects = values[n0 : n0 + cfg["budget"]], objects[n0 : n0 + cfg["budget"]]
+    return values, objects, [np.nan] * len(values)
 
 
 def main():
