@@ -3,14 +3,32 @@
 - :func:`mean_latent_reconstruction_error` / :func:`make_lre_scorer`: the LRE of
   decoded reference samples, as a function and as a grid-search scorer
   (negated, so higher is better).
+- :func:`frechet_distance`: Fréchet distance between two sets of features (the
+  FID when the features come from an image classifier), with
+  :class:`CNNFeatureExtractor` as a small classifier whose penultimate layer
+  stands in for Inception features.
+- :func:`precision_recall`: k-nearest-neighbour precision and recall of
+  generated samples in feature space (Kynkäänniemi et al., 2019).
 """
+
+import numbers
 
 import numpy as np
 import torch
+from scipy import linalg
+from sklearn.utils import check_array
 
+from ._classifier import CNNFeatureExtractor
 from .reference import check_reference
 
-__all__ = ["find_lravae", "make_lre_scorer", "mean_latent_reconstruction_error"]
+__all__ = [
+    "CNNFeatureExtractor",
+    "find_lravae",
+    "frechet_distance",
+    "make_lre_scorer",
+    "mean_latent_reconstruction_error",
+    "precision_recall",
+]
 
 
 def find_lravae(estimator):
@@ -133,3 +151,156 @@ def make_lre_scorer(reference=2.0, n_samples=1000, random_state=0, decode="mean"
 
     lre_scorer.__name__ = "neg_mean_latent_reconstruction_error"
     return lre_scorer
+
+
+def _check_feature_pair(features_a, features_b, min_samples):
+    arrays = []
+    for name, F in (("features_a", features_a), ("features_b", features_b)):
+        F = np.asarray(F) if not hasattr(F, "shape") else F
+        if getattr(F, "ndim", None) != 2:
+            raise ValueError(
+                f"{name} must be a 2-D array of shape (n_samples, n_features), got an array "
+                f"with shape {np.shape(F)}: reshape a single feature with reshape(-1, 1)."
+            )
+        F = check_array(F, dtype=np.float64, input_name=name)
+        if len(F) < min_samples:
+            raise ValueError(f"{name} has {len(F)} samples; at least {min_samples} are needed.")
+        arrays.append(F)
+    if arrays[0].shape[1] != arrays[1].shape[1]:
+        raise ValueError(
+            f"features_a has {arrays[0].shape[1]} features but features_b has "
+            f"{arrays[1].shape[1]}: both must come from the same feature extractor."
+        )
+    return arrays
+
+
+def frechet_distance(features_a, features_b, eps=1e-6):
+    """Fréchet distance between Gaussians fitted to two sets of features.
+
+    .. math::
+
+        d^2 = \\lVert \\mu_a - \\mu_b \\rVert^2
+            + \\operatorname{tr}\\bigl(\\Sigma_a + \\Sigma_b
+            - 2 (\\Sigma_a \\Sigma_b)^{1/2}\\bigr)
+
+    with sample means and (``ddof=1``) covariances. With Inception features
+    this is the FID; here any feature extractor works, e.g. the penultimate
+    layer of :class:`CNNFeatureExtractor`. The trace of the matrix square
+    root is computed as ``sum(sqrt(eig(S S_b S)))`` with ``S = sqrtm(Sigma_a)``
+    -- a symmetric positive semi-definite problem, so the result is real and
+    stable even for singular covariances; ``eps * I`` is added to both
+    covariances first.
+
+    Parameters
+    ----------
+    features_a : array-like of shape (n_samples_a, n_features)
+        First sample (e.g. features of real images).
+    features_b : array-like of shape (n_samples_b, n_features)
+        Second sample (e.g. features of generated images).
+    eps : float, default=1e-6
+        Ridge added to both covariance diagonals.
+
+    Returns
+    -------
+    distance : float
+        The squared Fréchet distance (non-negative; 0 for identical sets up to
+        rounding).
+
+    See Also
+    --------
+    CNNFeatureExtractor : Features of a small CNN classifier.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae.metrics import frechet_distance
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((5000, 2))
+    >>> round(frechet_distance(A, A), 6)
+    0.0
+    >>> B = 3 + 2 * rng.standard_normal((5000, 2))   # |mu|^2 = 18, (2 - 1)^2 * 2 = 2
+    >>> bool(abs(frechet_distance(A, B) - 20) < 0.5)
+    True
+    """
+    if not isinstance(eps, numbers.Real) or eps < 0:
+        raise ValueError(f"eps must be a non-negative float, got {eps!r}.")
+    A, B = _check_feature_pair(features_a, features_b, min_samples=2)
+    mu_a, mu_b = A.mean(0), B.mean(0)
+    d = A.shape[1]
+    cov_a = np.atleast_2d(np.cov(A, rowvar=False)) + eps * np.eye(d)
+    cov_b = np.atleast_2d(np.cov(B, rowvar=False)) + eps * np.eye(d)
+    tr_sqrt = _trace_sqrt_product(cov_a, cov_b)
+    dist = float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_sqrt)
+    return max(dist, 0.0)
+
+
+def _trace_sqrt_product(cov_a, cov_b):
+    """``tr sqrtm(cov_a @ cov_b)`` for symmetric PSD matrices, via eigenvalues."""
+    w, V = linalg.eigh(cov_a)
+    sqrt_a = (V * np.sqrt(np.clip(w, 0, None))) @ V.T
+    M = sqrt_a @ cov_b @ sqrt_a
+    M = 0.5 * (M + M.T)
+    return float(np.sum(np.sqrt(np.clip(linalg.eigvalsh(M), 0, None))))
+
+
+def precision_recall(features_real, features_fake, n_neighbors=3):
+    """k-NN precision and recall of generated samples (Kynkäänniemi et al., 2019).
+
+    Each set's manifold is the union of balls around its points with the
+    radius of the distance to the ``n_neighbors``-th nearest neighbour within
+    the set. *Precision* is the fraction of generated points inside the real
+    manifold (quality), *recall* the fraction of real points inside the
+    generated manifold (coverage).
+
+    Parameters
+    ----------
+    features_real : array-like of shape (n_real, n_features)
+        Features of real images.
+    features_fake : array-like of shape (n_fake, n_features)
+        Features of generated images.
+    n_neighbors : int, default=3
+        Which neighbour sets the ball radius.
+
+    Returns
+    -------
+    precision : float
+        In [0, 1].
+    recall : float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae.metrics import precision_recall
+    >>> rng = np.random.default_rng(0)
+    >>> real = rng.standard_normal((500, 2))
+    >>> p, r = precision_recall(real, 0.2 * rng.standard_normal((500, 2)))
+    >>> bool(p > 0.9 and r < 0.5)   # good samples, but too little spread
+    True
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    if not isinstance(n_neighbors, numbers.Integral) or n_neighbors < 1:
+        raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}.")
+    names = ("features_real", "features_fake")
+    try:
+        R, F = _check_feature_pair(features_real, features_fake, min_samples=n_neighbors + 1)
+    except ValueError as exc:
+        msg = str(exc).replace("features_a", names[0]).replace("features_b", names[1])
+        raise ValueError(msg) from None
+
+    def radii(P):
+        dist, _ = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(P).kneighbors(P)
+        return dist[:, -1]
+
+    def coverage(P, radius_p, Q):
+        # fraction of Q within radius_p[j] of some P[j]
+        inside = np.zeros(len(Q), dtype=bool)
+        for start in range(0, len(Q), 1024):
+            q = Q[start : start + 1024]
+            d2 = (q**2).sum(1)[:, None] + (P**2).sum(1)[None, :] - 2 * q @ P.T
+            d = np.sqrt(np.clip(d2, 0, None))
+            inside[start : start + 1024] = (d <= radius_p[None, :]).any(1)
+        return float(inside.mean())
+
+    return coverage(R, radii(R), F), coverage(F, radii(F), R)
