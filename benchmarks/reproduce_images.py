@@ -439,10 +439,18 @@ def _rel(runs, base, key_fn):
     return f"{rel.mean():+.1f} ± {rel.std(ddof=1):.1f} %"
 
 
+def _mode_label(result):
+    if result["mode"] == "quick":
+        return "quick"
+    args = result["settings"]
+    same = all(args[k] == v for k, v in FULL.items()) and len(args["datasets"]) == 2
+    return "full" if same else "reduced full"
+
+
 def markdown(result):
     args = result["settings"]
     lines = [
-        f"# Reproducing the paper's image results ({result['mode']} run)",
+        f"# Reproducing the paper's image results ({_mode_label(result)} run)",
         *(
             ["", "**Partial results: the run was interrupted; tables hold the finished models.**"]
             if result.get("partial")

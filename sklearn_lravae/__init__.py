@@ -7,7 +7,7 @@ LRAVAETransformer
 reference
     Latent reference distributions of the LRE term.
 metrics
-    Scorers (LRE) for grid search.
+    Scorers (LRE), Frechet distance, CNN feature extractor.
 LatentBayesSearch
     Latent-space Bayesian optimisation with LRA-VAE retraining (scikit-optimize).
 chem

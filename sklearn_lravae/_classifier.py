@@ -289,7 +289,7 @@ class CNNFeatureExtractor(ClassifierMixin, TransformerMixin, BaseEstimator):
         return self.n_hidden
 
     def get_feature_names_out(self, input_features=None):
-        """Names ``cnnfeatureextractor0``, ... of the feature columns.
+        """Return the names ``cnnfeatureextractor0``, ... of the feature columns.
 
         Parameters
         ----------
