@@ -219,8 +219,9 @@ def main():
     write_report(results, walls, cfg, args, suffix, runtime, best_mols)
 
 
-def best_so_far(run):
+def best_so_far(run, budget):
     v = np.array([x if np.isfinite(x) else -np.inf for x in run["values"]], dtype=float)
+    v = np.concatenate([v, np.full(budget - len(v), -np.inf)])  # a run that stopped short
     return np.maximum.accumulate(np.maximum(v, run["init_best"]))
 
 
@@ -232,6 +233,9 @@ def write_report(results, walls, cfg, args, suffix, runtime, best_mols):
 
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
+    (out_dir / f"lsbo_molecules{suffix}.json").write_text(
+        json.dumps({"cfg": cfg, "results": results, "walls": walls}, default=float)
+    )
     n_obj = len(results)
     fig, axes = plt.subplots(2, n_obj, figsize=(6 * n_obj, 8), squeeze=False)
     lines = [
@@ -264,7 +268,7 @@ def write_report(results, walls, cfg, args, suffix, runtime, best_mols):
             if not runs:
                 lines.append(f"| {method} | not run | | | | | |")
                 continue
-            curves = np.array([best_so_far(r) for r in runs])
+            curves = np.array([best_so_far(r, cfg["budget"]) for r in runs])
             finals = curves[:, -1]
             gain = np.mean([c[-1] - r["init_best"] for c, r in zip(curves, runs, strict=True)])
             objs = [o for r in runs for o in r["objects"]]
@@ -282,7 +286,17 @@ def write_report(results, walls, cfg, args, suffix, runtime, best_mols):
             ax.plot(x, m, label=method)
             ax.fill_between(x, m - s, m + s, alpha=0.2)
             if method != "ga":
-                lre_curve = np.nanmean([r["lre"] for r in runs], axis=0)
+                lre_curve = np.nanmean(
+                    [
+                        np.pad(
+                            np.asarray(r["lre"], float),
+                            (0, cfg["budget"] - len(r["lre"])),
+                            constant_values=np.nan,
+                        )
+                        for r in runs
+                    ],
+                    axis=0,
+                )
                 axes[1, col].plot(x, lre_curve, label=method)
             i = int(np.nanargmax(vals))
             grid.append((objs[i], f"{oname} {method}\n{vals[i]:.2f}"))
