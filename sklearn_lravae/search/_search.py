@@ -28,6 +28,7 @@ from ._surrogate import SurrogateManager
 __all__ = ["LatentBayesSearch", "rank_weights"]
 
 STATUSES = ("ok", "failed", "invalid", "timeout")
+ACQ_OPTIMIZER_KWARGS = {"n_points": 2000, "n_restarts_optimizer": 2}
 
 
 def rank_weights(values, k):
@@ -160,6 +161,10 @@ class LatentBayesSearch(BaseEstimator):
         Acquisition function.
     acq_optimizer : {"auto", "sampling", "lbfgs"}, default="auto"
         skopt's acquisition optimiser.
+    acq_optimizer_kwargs : dict or None, default=None
+        Passed to ``skopt.Optimizer``; None means ``{"n_points": 2000,
+        "n_restarts_optimizer": 2}`` (skopt's own 10000 / 5 cost ~3.5x more
+        per step at 300 observations for little gain in a latent box).
     bounds : float or array-like of shape (n_components, 2), default=3.0
         Search box; a float ``b`` is ``[-b, b]`` in every dimension (the prior
         holds 99.7% of its mass within 3).
@@ -266,6 +271,7 @@ class LatentBayesSearch(BaseEstimator):
         "surrogate": [StrOptions({"GP", "GP-stock", "RF", "ET"}), HasMethods(["fit", "predict"])],
         "acq_func": [StrOptions({"EI", "LCB", "PI", "gp_hedge"})],
         "acq_optimizer": [StrOptions({"auto", "sampling", "lbfgs"})],
+        "acq_optimizer_kwargs": [None, dict],
         "bounds": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
         "hp_refit_every": [Interval(numbers.Integral, 1, None, closed="left")],
         "retrain_every": [None, Interval(numbers.Integral, 1, None, closed="left")],
@@ -297,6 +303,7 @@ class LatentBayesSearch(BaseEstimator):
         surrogate="GP",
         acq_func="EI",
         acq_optimizer="auto",
+        acq_optimizer_kwargs=None,
         bounds=3.0,
         hp_refit_every=10,
         retrain_every=None,
@@ -324,6 +331,7 @@ class LatentBayesSearch(BaseEstimator):
         self.surrogate = surrogate
         self.acq_func = acq_func
         self.acq_optimizer = acq_optimizer
+        self.acq_optimizer_kwargs = acq_optimizer_kwargs
         self.bounds = bounds
         self.hp_refit_every = hp_refit_every
         self.retrain_every = retrain_every
@@ -605,6 +613,11 @@ class LatentBayesSearch(BaseEstimator):
                 n_initial_points=0,
                 acq_func=self.acq_func,
                 acq_optimizer=self.acq_optimizer,
+                acq_optimizer_kwargs=(
+                    ACQ_OPTIMIZER_KWARGS
+                    if self.acq_optimizer_kwargs is None
+                    else self.acq_optimizer_kwargs
+                ),
                 random_state=seed,
             )
             if len(yt):
