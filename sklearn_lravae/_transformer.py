@@ -48,8 +48,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         Weight of the latent reconstruction error (LRE) term; ``0`` gives a
         standard VAE. The LRE is summed over latent dimensions and the ELBO over
         features, so the useful range depends on the data: on digits (64
-        pixels) ``0.1`` cuts the LRE of N(0, 2^2 I) samples ~8x at a 1% ELBO
-        cost, ``1`` ~40x at 5%. A lower LRE is not by itself better samples:
+        pixels) ``0.1`` cuts the LRE of N(0, 2^2 I) samples ~9x at a 1% ELBO
+        cost, ``1`` ~37x at 4%. A lower LRE is not by itself better samples:
         tune it (e.g. ``GridSearchCV`` over ``gamma`` with both scorers).
     beta : float, default=1.0
         Weight of the KL term of the ELBO.
