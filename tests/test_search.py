@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
-from skopt.callbacks import DeadlineStopper
+from skopt.callbacks import DeadlineStopper, DeltaYStopper
 
 from sklearn_lravae import LRAVAETransformer
 from sklearn_lravae.search import LatentBayesSearch, rank_weights
@@ -57,6 +57,7 @@ def test_beats_random_latent_sampling(digits_vae, digits, target):
         bo.append(max(h["value"] for h in s.history_))
         rnd.append(random_search_best(digits_vae, objective, 25, seed))
     assert np.mean(bo) > np.mean(rnd), (bo, rnd)
+    assert sum(b > r for b, r in zip(bo, rnd)) >= 2, (bo, rnd)
 
 
 def test_history_result_and_best(digits_vae, digits, target):
@@ -75,6 +76,16 @@ def test_history_result_and_best(digits_vae, digits, target):
 
     ax = plot_convergence(s.result_)
     assert len(ax.lines[0].get_xdata()) == 11
+    # the surrogate of the last proposal comes along for plot_objective
+    from skopt.plots import plot_objective
+
+    (model,) = s.result_.models
+    assert model.predict(s.space_.transform(s.result_.x_iters)).shape == (11,)
+    ax = plot_objective(s.result_, n_points=4, n_samples=10)
+    assert len(ax.figure.axes) == 4 * 4 + 1  # pairwise grid + colour bar
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
     # the latents are inside the search box
     assert np.all(np.abs(np.array([h["latent"] for h in s.history_])) <= 3.0)
 
@@ -116,7 +127,14 @@ def test_retraining_changes_vae_and_reencodes(digits_vae, digits, target):
     # and the reference was centred on the queries, mixed with the broad one
     ref = s.estimator_.reference
     assert type(ref).__name__ == "MixtureReference"
-    assert np.asarray(ref.components[0].means).shape == (10, 4)
+    means = np.asarray(ref.components[0].means)
+    assert means.shape == (10, 4) and ref.components[0].scale == 0.3
+    assert ref.components[1].scale == 2.0 and list(ref.weights) == [0.5, 0.5]
+    # in the coordinates of the second retraining: round-1 queries as proposed,
+    # round-0 queries re-encoded by the first retraining
+    queried = np.array([h["latent"] for h in s.history_])
+    np.testing.assert_allclose(means[5:], queried[5:])
+    assert not np.allclose(means[:5], queried[:5], atol=1e-3)
 
 
 def test_quantile_trigger_retrains(digits_vae, digits, target):
@@ -163,7 +181,16 @@ def test_callbacks_stop_the_search(digits_vae, digits, target):
     s = LatentBayesSearch(
         digits_vae, Distance(target), n_calls=10, callbacks=[DeadlineStopper(1e-4)]
     ).fit(digits[0][:4])
-    assert len(s.history_) < 10
+    assert len(s.history_) == 1 and s.stopped_early_
+    # DeltaYStopper: the 3 best values (4 initial + 1 evaluated) are within 1e9
+    s = LatentBayesSearch(
+        digits_vae, Distance(target), n_calls=10, callbacks=[DeltaYStopper(1e9, n_best=3)]
+    ).fit(digits[0][:4])
+    assert len(s.history_) == 1 and s.stopped_early_
+    s = LatentBayesSearch(
+        digits_vae, Distance(target), n_calls=3, callbacks=[DeltaYStopper(1e-12, n_best=3)]
+    ).fit(digits[0][:4])
+    assert len(s.history_) == 3 and not s.stopped_early_
 
 
 def test_consistency_filter_rejects_high_lre(digits_vae, digits, target):
@@ -313,6 +340,13 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT)
     ckpt = tmp_path / "ckpt"
+    # the uninterrupted reference run goes alongside the one we kill
+    fresh = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "fresh"), "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     proc = subprocess.Popen([sys.executable, str(script), str(ckpt), "0.3"])
     state_file = ckpt / "state.json"
     deadline = time.time() + 240
@@ -329,7 +363,7 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     killed = json.loads(state_file.read_text())
     k = len(killed["history"])
     assert 6 <= k < 12
-    assert not [f for f in os.listdir(ckpt) if f.endswith(".tmp")] or True  # temp files ignored
+    assert killed["model_kind"] == "full" and (ckpt / killed["model_file"]).exists()
 
     resumed = _run_script(script, [str(ckpt), "0", "resume"])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -340,13 +374,86 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     # nothing completed before the kill was lost or re-evaluated
     assert [h["value"] for h in final["history"][:k]] == [h["value"] for h in killed["history"]]
 
+    # only the current round's model file is kept; no temporary files are left
+    assert sorted(f for f in os.listdir(ckpt)) == sorted(["state.json", final["model_file"]])
+    assert final["model_file"] == "estimator-3.lravae"
     # and the resumed run is the run that was never interrupted
-    fresh = _run_script(script, [str(tmp_path / "fresh"), "0"])
-    assert fresh.returncode == 0, fresh.stderr[-2000:]
-    np.testing.assert_allclose(values, _values(fresh.stdout), rtol=1e-6)
+    out, err = fresh.communicate(timeout=300)
+    assert fresh.returncode == 0, err[-2000:]
+    np.testing.assert_allclose(values, _values(out), rtol=1e-6)
 
 
-def test_qm9_pipeline_with_vectorized_qed():
+@pytest.mark.parametrize("custom_module", [False, True])
+def test_resume_in_process(digits, target, tmp_path, custom_module):
+    """Full-estimator checkpoints, and the weights-only fallback for custom modules."""
+    from functools import partial
+
+    from sklearn_lravae._network import MLPCore
+
+    module = partial(MLPCore, hidden_layer_sizes=(16,)) if custom_module else None
+    vae = LRAVAETransformer(
+        2,
+        likelihood="bernoulli",
+        hidden_layer_sizes=(16,),
+        module=module,
+        max_epochs=2,
+        random_state=0,
+    )
+    X0, train = digits[0][:5], digits[0][:200]
+
+    def search(n_calls, ckpt):
+        return LatentBayesSearch(
+            vae,
+            Distance(target),
+            n_calls=n_calls,
+            retrain_every=2,
+            retrain_epochs=1,
+            checkpoint=ckpt,
+            random_state=0,
+        )
+
+    first = search(3, tmp_path / "a").fit(X0, train_objects=train)
+    state = json.loads((tmp_path / "a" / "state.json").read_text())
+    assert state["model_kind"] == ("weights" if custom_module else "full")
+    assert state["model_file"] == ("vae-1.pt" if custom_module else "estimator-1.lravae")
+    (tmp_path / "a" / ".state.json.x1.tmp").write_text("{")  # as left by a kill mid-write
+    resumed = search(5, tmp_path / "a").fit(X0, train_objects=train, resume=True)
+    assert sorted(os.listdir(tmp_path / "a")) == sorted(
+        ["state.json", state["model_file"].replace("1", "2")]
+    )
+    straight = search(5, tmp_path / "b").fit(X0, train_objects=train)
+    assert [h["value"] for h in resumed.history_[:3]] == [h["value"] for h in first.history_]
+    np.testing.assert_allclose(
+        [h["value"] for h in resumed.history_], [h["value"] for h in straight.history_]
+    )
+    assert resumed.n_retrain_rounds_ == straight.n_retrain_rounds_ == 2
+    np.testing.assert_allclose(resumed.latents_, straight.latents_, atol=1e-6)
+    # resuming with other initial objects is refused
+    with pytest.raises(ValueError, match="same X"):
+        search(6, tmp_path / "a").fit(X0[:4], resume=True)
+    # a tampered model file is refused without running its code
+    import torch
+
+    marker = tmp_path / "pwned"
+    model_file = (
+        tmp_path / "a" / json.loads((tmp_path / "a" / "state.json").read_text())["model_file"]
+    )
+    model_file.unlink()
+    torch.save({"module": _Evil(str(marker))}, model_file)
+    with pytest.raises(Exception, match="(?i)weights_only|unpickl|not a zip|model file"):
+        search(6, tmp_path / "a").fit(X0, train_objects=train, resume=True)
+    assert not marker.exists()
+
+
+class _Evil:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_qm9_pipeline_with_vectorized_qed(tmp_path):
     from sklearn_lravae.chem import SelfiesVectorizer, qed
     from sklearn_lravae.datasets import load_qm9
 
@@ -364,7 +471,14 @@ def test_qm9_pipeline_with_vectorized_qed():
     ).fit(smiles)
     init = smiles[:8]
     s = LatentBayesSearch(
-        pipe, qed, vectorized=True, n_calls=6, batch_size=2, retrain_every=4, random_state=0
+        pipe,
+        qed,
+        vectorized=True,
+        n_calls=6,
+        batch_size=2,
+        retrain_every=4,
+        checkpoint=tmp_path,
+        random_state=0,
     ).fit(init, qed(init), train_objects=smiles)
     objects = [h["object"] for h in s.history_]
     assert all(isinstance(o, str) and o for o in objects)
@@ -380,6 +494,16 @@ def test_qm9_pipeline_with_vectorized_qed():
         s.latents_[: len(known)], s.estimator_.transform(np.array(known)), atol=1e-6
     )
     np.testing.assert_allclose(s.latents_[len(known) :], [h["latent"] for h in s.history_[4:]])
+    # the retrained vectoriser + VAE pipeline was checkpointed whole and resumes as it was
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["model_kind"] == "full" and [h["object"] for h in state["history"]] == objects
+    resumed = LatentBayesSearch(**{**s.get_params(deep=False), "n_calls": 7})
+    resumed.fit(init, qed(init), train_objects=smiles, resume=True)
+    assert [h["object"] for h in resumed.history_[:6]] == objects
+    assert len(resumed.history_) == 7 and resumed.n_retrain_rounds_ == 1
+    np.testing.assert_allclose(
+        resumed.estimator_.transform(np.array(known)), s.latents_[: len(known)], atol=1e-6
+    )
 
 
 def test_vectorized_objective_failures():
@@ -395,3 +519,108 @@ def test_vectorized_objective_failures():
     assert [o[1] for o in out] == ["failed", "invalid", "ok"]
     assert {o[1] for o in _safe_batch_call(broken, ["C", "CC"])} == {"failed"}
     assert "lab offline" in _safe_batch_call(broken, ["C"])[0][2]
+
+
+def test_fast_gp_matches_skopt_gp():
+    """The default surrogate predicts (and so proposes) exactly what skopt's GP would."""
+    import warnings
+
+    from skopt import Optimizer
+    from skopt.learning import GaussianProcessRegressor
+    from skopt.space import Real, Space
+
+    from sklearn_lravae.search._surrogate import FastGaussianProcessRegressor, SurrogateManager
+
+    rng = np.random.RandomState(0)
+    d = 5
+    Z_all = rng.uniform(-3, 3, (70, d))
+    y_all = np.sum(np.sin(Z_all), axis=1) + 0.01 * rng.standard_normal(70)
+    space = Space([Real(-3.0, 3.0, transform="normalize") for _ in range(d)])
+    Zn_all = np.asarray(space.transform(Z_all.tolist()))
+    Z, Zn, y = Z_all[:60], Zn_all[:60], y_all[:60]
+    mgr = SurrogateManager("GP", d, refit_every=10)
+    fast = mgr.base_estimator(Zn, y)
+    assert isinstance(fast, FastGaussianProcessRegressor) and fast.optimizer is None
+    stock = GaussianProcessRegressor(**fast.get_params(deep=False))
+    fast.fit(Zn, y), stock.fit(Zn, y)
+    Xq = rng.uniform(size=(300, d))
+    for a, b in zip(fast.predict(Xq, return_std=True), stock.predict(Xq, return_std=True)):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    kw = dict(return_std=True, return_mean_grad=True, return_std_grad=True)
+    for a, b in zip(fast.predict(Xq[:1], **kw), stock.predict(Xq[:1], **kw)):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # no hyperparameter refit until refit_every more observations arrive
+    theta = mgr.theta_.copy()
+    mgr.base_estimator(Zn_all[:69], y_all[:69])
+    np.testing.assert_array_equal(mgr.theta_, theta)
+    mgr.base_estimator(Zn_all, y_all)
+    assert mgr.n_at_refit_ == 70 and not np.array_equal(mgr.theta_, theta)
+    points = []
+    for base in (fast, stock):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            opt = Optimizer(
+                space.dimensions, base, n_initial_points=0, acq_func="EI", random_state=0
+            )
+            opt.tell(Z.tolist(), y.tolist())
+            points.append(opt.ask())
+    np.testing.assert_allclose(points[0], points[1], rtol=1e-6)
+
+
+def test_timeout_keeps_finished_evaluations(digits_vae, digits, target):
+    lock, calls = threading.Lock(), []
+
+    def objective(x):
+        with lock:
+            calls.append(1)
+            slow = len(calls) > 1
+        if slow:
+            time.sleep(2.0)
+        return Distance(target)(x)
+
+    with joblib.parallel_config(backend="threading"):
+        s = LatentBayesSearch(
+            digits_vae, objective, n_calls=2, batch_size=2, n_jobs=2, timeout=0.5, random_state=0
+        ).fit(digits[0][:5], y=np.full(5, -30.0))
+    statuses = [h["status"] for h in s.history_]
+    assert sorted(statuses) == ["ok", "timeout"]
+    late = s.history_[statuses.index("timeout")]
+    assert np.isnan(late["value"]) and "timeout=0.5" in late["message"]
+    ok = s.history_[statuses.index("ok")]
+    assert ok["value"] == pytest.approx(Distance(target)(ok["object"]))
+
+
+def test_bad_inputs_give_clear_errors(digits_vae, digits, target):
+    from sklearn.exceptions import NotFittedError
+
+    objective = Distance(target)
+    search = LatentBayesSearch(digits_vae, objective, n_calls=0, random_state=0)
+    with pytest.raises(NotFittedError):
+        search.ask()
+    with pytest.raises(ValueError, match="at least one initial object"):
+        search.fit([])
+    with pytest.raises(ValueError, match="y has 2 values but X has 3 objects"):
+        search.fit(digits[0][:3], y=[1.0, 2.0])
+    with pytest.raises(TypeError, match="last step is not an LRAVAETransformer"):
+        LatentBayesSearch(make_pipeline(digits_vae, MinMaxScaler()), objective, n_calls=1).fit(
+            digits[0][:3]
+        )
+    search.fit(digits[0][:3])
+    with pytest.raises(ValueError, match="values has 1 entries for 2 objects"):
+        search.tell(digits[0][3:5], [1.0])
+    with pytest.raises(ValueError, match="kind must be"):
+        search.tell(digits[0][3:5], [1.0, 2.0], kind="images")
+
+
+def test_n_initial_points_are_random_prior_samples(digits_vae, digits, target):
+    def latents(X0):
+        s = LatentBayesSearch(
+            digits_vae, Distance(target), n_calls=5, n_initial_points=3, bounds=1.0, random_state=0
+        ).fit(X0)
+        return np.array([h["latent"] for h in s.history_])
+
+    a, b = latents(digits[0][:5]), latents(digits[0][5:12])
+    # the random points ignore the data (same seed: same points); the surrogate's do not
+    np.testing.assert_array_equal(a[:3], b[:3])
+    assert not np.allclose(a[3:], b[3:])
+    assert np.all(np.abs(a) <= 1.0) and np.any(np.abs(a[:3]) == 1.0)  # clipped to the box

@@ -4,8 +4,11 @@
   LRA-VAE's latent space, with retraining around the queries, consistency
   filter, parallel evaluation and resumable checkpoints.
 - :func:`rank_weights`: the rank weighting of Tripp et al. (2020).
+- :class:`FastGaussianProcessRegressor`: skopt's GP with a cheaper predictive
+  variance (the default surrogate's regressor; usable with any skopt optimiser).
 """
 
 from ._search import LatentBayesSearch, rank_weights
+from ._surrogate import FastGaussianProcessRegressor
 
-__all__ = ["LatentBayesSearch", "rank_weights"]
+__all__ = ["FastGaussianProcessRegressor", "LatentBayesSearch", "rank_weights"]

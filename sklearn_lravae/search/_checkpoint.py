@@ -2,8 +2,15 @@
 
 Layout of a checkpoint directory::
 
-    state.json            history, surrogate hyperparameters, counters (the commit point)
-    vae-<round>.pt        VAE module + optimiser state dicts (plain tensors)
+    state.json              history, surrogate hyperparameters, counters (the commit point)
+    estimator-<round>.lravae  the whole (retrained) estimator or pipeline, written with
+                            :func:`sklearn_lravae.save` (JSON + npz + weights-only torch)
+    vae-<round>.pt          fallback when the estimator cannot be saved that way (e.g. a
+                            custom torch module): VAE module + optimiser state dicts only,
+                            loaded into a refitted copy of the user's estimator
+
+``state.json`` names the model file of the current retraining round; files of
+older rounds are removed once a newer ``state.json`` is in place.
 
 Files are written to a temporary name in the same directory and moved into
 place with :func:`os.replace`, so a run killed at any instant leaves either the
@@ -19,9 +26,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["load_state", "load_weights", "save_state", "save_weights"]
+from .._persistence import load, save
 
-FORMAT_VERSION = 1
+__all__ = [
+    "load_model",
+    "load_state",
+    "load_weights",
+    "remove_stale_models",
+    "save_model",
+    "save_state",
+    "save_weights",
+]
+
+FORMAT_VERSION = 2
 
 
 def _atomic_write(path, write):
@@ -86,3 +103,59 @@ def load_weights(directory, name, vae):
     payload = torch.load(Path(directory) / name, weights_only=True, map_location="cpu")
     vae.net_.module_.load_state_dict(payload["module"])
     vae.net_.optimizer_.load_state_dict(payload["optimizer"])
+
+
+def save_model(directory, round_, estimator, vae, allow_full=True):
+    """Save the estimator for retraining round ``round_``; return ``(file, kind)``.
+
+    ``kind`` is ``"full"`` (the whole estimator, :func:`sklearn_lravae.save`)
+    or ``"weights"`` (VAE state dicts only) when ``allow_full`` is False or the
+    estimator cannot be saved without pickle.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if allow_full:
+        name = f"estimator-{round_}.lravae"
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            save(estimator, tmp)
+            os.replace(tmp, directory / name)
+            return name, "full"
+        except TypeError:  # custom module, callbacks, ...: fall back to weights
+            pass
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    name = f"vae-{round_}.pt"
+    save_weights(directory, name, vae)
+    return name, "weights"
+
+
+def load_model(directory, name):
+    """Load an estimator saved by :func:`save_model` with kind ``"full"``."""
+    return load(Path(directory) / name)
+
+
+def _is_stale(name, keep):
+    if name == keep:
+        return False
+    if name.startswith(".") and name.endswith(".tmp"):  # left by a run killed mid-write
+        return any(k in name for k in ("state.json", "estimator-", "vae-"))
+    return (name.startswith("estimator-") and name.endswith(".lravae")) or (
+        name.startswith("vae-") and name.endswith(".pt")
+    )
+
+
+def remove_stale_models(directory, keep):
+    """Delete model files of other rounds than ``keep`` and orphaned temporary files.
+
+    Called after ``state.json`` (naming ``keep``) was committed, by the only
+    process writing to ``directory``.
+    """
+    for path in Path(directory).iterdir():
+        if _is_stale(path.name, keep):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
