@@ -1,4 +1,8 @@
-"""The ``lravae`` command line (also ``python -m sklearn_lravae``)."""
+"""The ``lravae`` command line (also ``python -m sklearn_lravae``).
+
+Exit status: 0 on success, 1 for errors in files or data (one-line message on
+stderr, no traceback), 2 for usage errors (argparse), 130 when interrupted.
+"""
 
 import argparse
 import csv
@@ -11,65 +15,118 @@ import numpy as np
 EPILOG = """\
 examples:
   lravae demo                                   # digits: gamma=0 vs gamma>0, writes a PNG
-  lravae fit data.csv --gamma 0.1 -o model.lravae
-  lravae fit molecules.smi --n-components 16 --beta 0.01 -o mol.lravae
+  lravae fit data.csv --gamma 0.1 --n-components 8 -o model.lravae
+  lravae fit molecules.smi --n-components 16 --beta 0.01 --core gru -o mol.lravae
   lravae transform model.lravae data.csv -o latents.npy
   lravae sample mol.lravae -n 100 --scale 2 -o samples.smi
   lravae optimize mol.lravae --objective qed --initial molecules.smi \\
-         --n-calls 200 --checkpoint run/ --resume -o results.csv
+         --n-calls 200 --retrain-every 50 --checkpoint run/ -o results.csv
+  lravae optimize mol.lravae --objective qed --initial molecules.smi \\
+         --n-calls 400 --retrain-every 50 --checkpoint run/ --resume -o results.csv
+  lravae optimize model.lravae --objective my_objectives:score --n-calls 50
 
-Numeric data: .csv (header optional) or .npy, one sample per row. Molecules: a .smi
-file (one SMILES per line) or a .csv with a 'smiles' column; fit then builds a
-SelfiesVectorizer + categorical LRA-VAE pipeline.
+Data files: numeric .csv (header row optional) or .npy, one sample per row;
+molecules: a .smi file (one SMILES per line, optionally followed by a name) or a
+.csv with a 'smiles' column, for which 'fit' builds a SelfiesVectorizer +
+categorical LRA-VAE pipeline. Outputs: .npy, .csv, or .smi for molecules.
+Exit status: 0 success, 1 bad file or data, 2 bad arguments, 130 interrupted.
 """
+
+OBJECTIVES = ("qed", "logp", "penalized_logp", "sa_score")
 
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 1."""
 
 
-def _is_smiles_file(path):
-    path = Path(path)
-    name = path.name.lower().removesuffix(".gz")
-    if name.endswith((".smi", ".smiles", ".txt")):
-        return True
-    if name.endswith(".csv"):
-        from .datasets import load_smiles_csv
-
+# ----------------------------------------------------------------- argument types
+def _number(kind, low, closed=True):
+    def parse(text):
         try:
-            load_smiles_csv(path, n_samples=None)
-            return True
-        except (ValueError, KeyError):
-            return False
-    return False
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value < low or (not closed and value == low):
+            relation = ">=" if closed else ">"
+            raise argparse.ArgumentTypeError(f"must be {relation} {low:g}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+positive_int = _number(int, 1)
+non_negative_int = _number(int, 0)
+positive_float = _number(float, 0, closed=False)
+non_negative_float = _number(float, 0)
+
+
+# ----------------------------------------------------------------- files
+def _smiles_column(path):
+    """Index of the SMILES column of a CSV file's header, or None."""
+    from .datasets._smiles import _DEFAULT_COLUMNS
+
+    opener = _open_text(path)
+    with opener as fh:
+        header = next(csv.reader(fh), [])
+    header = [h.strip() for h in header]
+    return next((i for i, h in enumerate(header) if h in _DEFAULT_COLUMNS), None)
+
+
+def _open_text(path):
+    path = Path(path)
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rt", newline="")
+    return open(path, newline="")
+
+
+def _kind(path):
+    name = Path(path).name.lower().removesuffix(".gz")
+    if name.endswith((".smi", ".smiles")):
+        return "smiles"
+    if name.endswith(".npy"):
+        return "npy"
+    if name.endswith(".csv"):
+        return "smiles" if _smiles_column(path) is not None else "csv"
+    if name.endswith(".txt"):  # numbers (CSV) or one SMILES per line: look at a data line
+        with _open_text(path) as fh:
+            lines = [line for _, line in zip(range(2), filter(str.strip, fh))]
+        token = lines[-1].replace(",", " ").split()[0] if lines else "0"
+        return "csv" if _is_number(token) else "smiles"
+    raise CLIError(f"{path}: unknown file type; use .csv, .npy, or .smi for molecules.")
 
 
 def _read_smiles(path):
-    path = Path(path)
-    if path.name.lower().removesuffix(".gz").endswith(".csv"):
+    if Path(path).name.lower().removesuffix(".gz").endswith(".csv"):
         from .datasets import load_smiles_csv
 
-        return list(load_smiles_csv(path))
-    lines = path.read_text().split()
-    return [tok for tok in lines if tok and not tok.lower().startswith("smiles")]
+        return [str(s) for s in load_smiles_csv(path)]
+    with _open_text(path) as fh:
+        first = [line.split()[0] for line in fh if line.strip()]
+    if first and first[0].lower() == "smiles":
+        first = first[1:]  # header
+    return first
 
 
-def _read_numeric(path):
-    path = Path(path)
-    if path.suffix == ".npy":
+def _read_numeric(path, kind):
+    if kind == "npy":
         X = np.load(path, allow_pickle=False)
     else:
-        with open(path, newline="") as fh:
-            rows = list(csv.reader(fh))
-        if rows and not _is_number(rows[0][0]):
+        with _open_text(path) as fh:
+            rows = [r for r in csv.reader(fh) if r]
+        if rows and not all(_is_number(v) for v in rows[0]):
             rows = rows[1:]  # header
         try:
-            X = np.array([[float(v) for v in r] for r in rows if r], dtype=float)
+            X = np.array([[float(v) for v in r] for r in rows], dtype=float)
         except ValueError as exc:
             raise CLIError(f"{path}: not numeric CSV data ({exc}).") from None
     if X.ndim != 2 or len(X) == 0:
         raise CLIError(f"{path}: expected a non-empty 2-D table, got shape {X.shape}.")
-    return X
+    if not np.issubdtype(X.dtype, np.number):
+        raise CLIError(f"{path}: expected numbers, got dtype {X.dtype}.")
+    return X.astype(float)
 
 
 def _is_number(s):
@@ -81,45 +138,90 @@ def _is_number(s):
 
 
 def _read_data(path):
-    if not Path(path).exists():
+    """SMILES list or 2-D float array from ``path``."""
+    if not Path(path).is_file():
         raise CLIError(f"{path}: no such file.")
-    return _read_smiles(path) if _is_smiles_file(path) else _read_numeric(path)
+    kind = _kind(path)
+    data = _read_smiles(path) if kind == "smiles" else _read_numeric(path, kind)
+    if len(data) == 0:
+        raise CLIError(f"{path}: no data.")
+    return data
 
 
 def _write(out, data):
     out = Path(out)
-    if len(data) and isinstance(data[0], str):
-        out.write_text("\n".join(map(str, data)) + "\n")
+    if isinstance(data, list) and data and isinstance(data[0], str):
+        if out.suffix == ".npy":
+            raise CLIError(f"{out}: SMILES are written as text; use .smi (or .txt).")
+        out.write_text("\n".join(data) + "\n")
     elif out.suffix == ".npy":
         np.save(out, np.asarray(data))
-    else:
+    elif out.suffix in (".csv", ".txt"):
         np.savetxt(out, np.asarray(data), delimiter=",", fmt="%.8g")
-    print(f"wrote {out} ({len(data)} rows)", file=sys.stderr)
+    else:
+        raise CLIError(f"{out}: unknown output type; use .npy or .csv (.smi for molecules).")
+    _info(f"wrote {out} ({len(data)} rows)")
 
 
-def _load_model(path):
+def _info(message):
+    print(message, file=sys.stderr)
+
+
+def _load_model(path, device=None):
     from ._persistence import load
 
-    if not Path(path).exists():
+    if not Path(path).is_file():
         raise CLIError(f"{path}: no such model file.")
-    return load(path)
+    return load(path, device=device)
+
+
+def _vectorizer(model):
+    """The model's SelfiesVectorizer (first Pipeline step), or None."""
+    from .chem import SelfiesVectorizer
+
+    steps = getattr(model, "steps", [])
+    return next((s for _, s in steps if isinstance(s, SelfiesVectorizer)), None)
+
+
+def _check_device(device):
+    if device is None:
+        return
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise CLIError(
+            f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1)."
+        ) from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise CLIError(f"--device {device}: CUDA is not available here; use --device cpu.")
+
+
+def _progress(args):
+    if args.quiet:
+        return False
+    return args.verbose or sys.stderr.isatty()
 
 
 # ----------------------------------------------------------------- commands
 def cmd_demo(args):
     from ._demo import run_demo
 
-    run_demo(output=args.output, gamma=args.gamma, quick=args.quick)
+    run_demo(output=args.output, gamma=args.gamma, quick=args.quick, random_state=args.random_state)
 
 
 def cmd_fit(args):
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import Pipeline
 
     from ._persistence import save
     from ._transformer import LRAVAETransformer
 
     data = _read_data(args.data)
-    hidden = tuple(int(h) for h in args.hidden.split(",") if h)
+    try:
+        hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
+    except ValueError:
+        raise CLIError(f"--hidden must be comma-separated integers, got {args.hidden!r}.") from None
     common = dict(
         n_components=args.n_components,
         gamma=args.gamma,
@@ -130,182 +232,329 @@ def cmd_fit(args):
         batch_size=args.batch_size,
         lr=args.lr,
         random_state=args.random_state,
-        verbose=2 if args.verbose else 0,
+        device=args.device or "cpu",
+        verbose=2 if _progress(args) else 0,
     )
     if isinstance(data, list):
-        from .chem import SelfiesVectorizer
+        from .chem import SelfiesVectorizer, make_sequence_core, make_straight_through_core
 
-        model = make_pipeline(
-            SelfiesVectorizer(on_error="drop"),
-            LRAVAETransformer(likelihood="categorical", **common),
-        )
+        vec = SelfiesVectorizer(on_error="drop").fit(data)
+        X = vec.transform(data)
+        if len(vec.dropped_indices_):
+            _info(f"skipped {len(vec.dropped_indices_)} invalid SMILES of {len(data)}")
+        k = int(vec.n_tokens_)
+        core = make_sequence_core(k, encoder_layer_sizes=hidden) if args.core == "gru" else None
+        if args.straight_through:
+            core = make_straight_through_core(k, core=core, hidden_layer_sizes=hidden)
+        vae = LRAVAETransformer(likelihood="categorical", module=core, **common).fit(X)
+        model = Pipeline([("selfiesvectorizer", vec), ("lravaetransformer", vae)])
     else:
+        if args.core != "mlp" or args.straight_through:
+            raise CLIError("--core gru and --straight-through are for SMILES data only.")
         likelihood = args.likelihood
         if likelihood == "auto":
             likelihood = "bernoulli" if data.min() >= 0 and data.max() <= 1 else "gaussian"
-        model = LRAVAETransformer(likelihood=likelihood, **common)
-    model.fit(data)
+        model = LRAVAETransformer(likelihood=likelihood, **common).fit(data)
     save(model, args.output)
-    print(f"saved {args.output}", file=sys.stderr)
+    _info(f"saved {args.output}")
 
 
 def cmd_transform(args):
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.device)
     data = _read_data(args.data)
-    _write(
-        args.output,
-        model.transform(np.asarray(data, dtype=object) if isinstance(data, list) else data),
-    )
+    vec = _vectorizer(model)
+    if isinstance(data, list) != (vec is not None):
+        kind = "a molecule" if vec is not None else "a numeric"
+        raise CLIError(f"{args.model} is {kind} model; {args.data} holds other data.")
+    if vec is None:
+        _write(args.output, model.transform(data))
+        return
+    # keep one output row per input molecule: unreadable / too long ones give NaN rows
+    vec.set_params(on_error="drop", on_long="drop")
+    Z = model.transform(data)
+    dropped = np.asarray(vec.dropped_indices_, dtype=int)
+    if len(dropped):
+        full = np.full((len(data), Z.shape[1]), np.nan)
+        full[np.setdiff1d(np.arange(len(data)), dropped)] = Z
+        Z = full
+        _info(f"{len(dropped)} molecule(s) could not be encoded: NaN rows {dropped[:10].tolist()}")
+    _write(args.output, Z)
 
 
 def cmd_sample(args):
     from .metrics import find_lravae
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.device)
     vae = find_lravae(model)
     rng = np.random.RandomState(args.random_state)
     Z = args.scale * rng.standard_normal((args.n_samples, vae.n_components))
-    _write(args.output, list(model.inverse_transform(Z)))
+    X = model.inverse_transform(Z)
+    _write(args.output, [str(s) for s in X] if _vectorizer(model) is not None else X)
+    if args.latent:
+        _write(args.latent, Z)
 
 
-def _objective(name):
+def _objective(name, molecules, vectorized):
+    """Return ``(callable, vectorized)`` for ``--objective``."""
     from . import chem
 
-    if name in ("qed", "logp", "penalized_logp", "sa_score"):
+    if name in OBJECTIVES:
+        if not molecules:
+            raise CLIError(f"--objective {name} needs a molecule model (fitted on SMILES).")
         fn = getattr(chem, name)
-        return (lambda s: -fn(s)) if name == "sa_score" else fn, True
+        if name == "sa_score":  # lower is better: maximise its negative
+            return (lambda smiles: -fn(smiles)), True
+        return fn, True
     if ":" not in name:
         raise CLIError(
-            f"--objective must be qed, logp, penalized_logp or module:function, got {name!r}."
+            f"--objective must be one of {', '.join(OBJECTIVES)} or module:function, got {name!r}."
         )
     module, _, attr = name.partition(":")
-    sys.path.insert(0, ".")
+    sys.path.insert(0, str(Path.cwd()))
     try:
         fn = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
         raise CLIError(f"cannot import objective {name!r}: {exc}") from None
-    return fn, bool(getattr(fn, "vectorized", False))
+    if not callable(fn):
+        raise CLIError(f"objective {name!r} is not callable.")
+    return fn, bool(vectorized or getattr(fn, "vectorized", False))
 
 
 def cmd_optimize(args):
+    from .metrics import find_lravae
     from .search import LatentBayesSearch
 
-    model = _load_model(args.model)
-    objective, vectorized = _objective(args.objective)
-    initial = _read_data(args.initial)
-    if isinstance(initial, np.ndarray):
-        initial = list(initial)
+    model = _load_model(args.model, args.device)
+    molecules = _vectorizer(model) is not None
+    objective, vectorized = _objective(args.objective, molecules, args.vectorized)
+    if args.initial is not None:
+        initial = _read_data(args.initial)
+        if isinstance(initial, list) != molecules:
+            raise CLIError(f"{args.initial} does not hold the kind of data {args.model} encodes.")
+        initial = list(initial[: args.n_initial])
+    else:  # decoded prior samples (the same ones on --resume: fixed seed)
+        vae = find_lravae(model)
+        rng = np.random.RandomState(args.random_state)
+        initial = list(
+            model.inverse_transform(rng.standard_normal((args.n_initial, vae.n_components)))
+        )
+    train = None
+    if args.train is not None:
+        train = list(_read_data(args.train))
     search = LatentBayesSearch(
         model,
         objective,
         vectorized=vectorized,
         n_calls=args.n_calls,
+        n_initial_points=args.n_random,
         batch_size=args.batch_size,
+        acq_func=args.acq_func,
         retrain_every=args.retrain_every,
+        retrain_epochs=args.retrain_epochs,
+        weight_k=args.weight_k,
         lre_threshold=args.lre_threshold,
         n_jobs=args.n_jobs,
         checkpoint=args.checkpoint,
         random_state=args.random_state,
-        verbose=1,
+        verbose=1 if _progress(args) else 0,
     )
-    search.fit(initial[: args.n_initial], resume=args.resume)
+    search.fit(initial, train_objects=train, resume=args.resume)
     rows = search.history_
     if args.output:
         with open(args.output, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["iteration", "object", "value", "status", "lre", "retrain_round"])
             for h in rows:
-                obj = (
-                    h["object"]
-                    if isinstance(h["object"], str)
-                    else " ".join(f"{v:.6g}" for v in np.ravel(h["object"]))
-                )
+                obj = h["object"]
+                if not isinstance(obj, str):
+                    obj = " ".join(f"{v:.6g}" for v in np.ravel(obj))
                 w.writerow(
                     [h["iteration"], obj, h["value"], h["status"], h["lre"], h["retrain_round"]]
                 )
-        print(f"wrote {args.output}", file=sys.stderr)
-    best = search.best_object_ if isinstance(search.best_object_, str) else "(array)"
-    print(f"best value {search.best_score_:.6g}: {best}")
+        _info(f"wrote {args.output} ({len(rows)} evaluations)")
+    n_ok = sum(h["status"] == "ok" for h in rows)
+    best = search.best_object_
+    best = best if isinstance(best, str) else np.array2string(np.ravel(best), precision=3)
+    print(
+        f"{len(rows)} evaluations ({n_ok} ok), {search.n_retrain_rounds_} retraining rounds; "
+        f"best value {search.best_score_:.6g}: {best}"
+    )
 
 
 # ----------------------------------------------------------------- parser
 def build_parser():
+    """The ``argparse`` parser of the ``lravae`` command."""
     parser = argparse.ArgumentParser(
         prog="lravae",
         description="Latent Reconstruction-Aware VAEs and latent-space Bayesian optimisation.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from ._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"sklearn-lravae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="standard VAE vs LRA-VAE on scikit-learn's digits")
+    def add(name, help, example):
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    def device_flag(p):
+        p.add_argument(
+            "--device", default=None, help="torch device, e.g. cuda (default: cpu / as saved)"
+        )
+
+    def progress_flags(p):
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("-v", "--verbose", action="store_true", help="always show progress")
+        g.add_argument("-q", "--quiet", action="store_true", help="never show progress")
+
+    p = add("demo", "standard VAE vs LRA-VAE on scikit-learn's digits", "lravae demo --quick")
     p.add_argument("--output", default="lravae_demo.png", help="PNG of decoded samples")
-    p.add_argument("--gamma", type=float, default=0.1, help="LRE weight (default 0.1)")
+    p.add_argument("--gamma", type=non_negative_float, default=0.1, help="LRE weight (0.1)")
     p.add_argument("--quick", action="store_true", help="3 epochs, for smoke tests")
+    p.add_argument("--random-state", type=int, default=0)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("fit", help="fit an LRA-VAE (or SELFIES pipeline) and save it")
+    p = add(
+        "fit",
+        "fit an LRA-VAE (or a SELFIES pipeline for SMILES) and save it",
+        "lravae fit data.csv --gamma 0.1 --n-components 8 --max-epochs 50 -o model.lravae",
+    )
     p.add_argument("data", help="numeric .csv/.npy, or SMILES .smi/.csv")
-    p.add_argument("-o", "--output", required=True, help="model file to write")
-    p.add_argument("--n-components", type=int, default=16)
-    p.add_argument("--gamma", type=float, default=0.1)
-    p.add_argument("--beta", type=float, default=1.0)
-    p.add_argument("--reference-scale", type=float, default=2.0)
-    p.add_argument("--likelihood", choices=["auto", "bernoulli", "gaussian"], default="auto")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.lravae)")
+    p.add_argument("--n-components", type=positive_int, default=16, help="latent dimension (16)")
+    p.add_argument("--gamma", type=non_negative_float, default=0.1, help="LRE weight (0.1)")
+    p.add_argument("--beta", type=non_negative_float, default=1.0, help="KL weight (1.0)")
+    p.add_argument(
+        "--reference-scale", type=positive_float, default=2.0, help="p_ref = N(0, s^2 I) (2.0)"
+    )
+    p.add_argument(
+        "--likelihood",
+        choices=["auto", "bernoulli", "gaussian", "categorical"],
+        default="auto",
+        help="numeric data: bernoulli if all values are in [0, 1], else gaussian (auto)",
+    )
     p.add_argument("--hidden", default="256,128", help="hidden sizes, comma separated")
-    p.add_argument("--max-epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--core", choices=["mlp", "gru"], default="mlp", help="SMILES: decoder type")
+    p.add_argument(
+        "--straight-through",
+        action="store_true",
+        help="SMILES: the LRE term sees hard (argmax) decodes",
+    )
+    p.add_argument("--max-epochs", type=non_negative_int, default=50)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--random-state", type=int, default=0)
-    p.add_argument("-v", "--verbose", action="store_true", help="progress bars")
+    progress_flags(p)
+    device_flag(p)
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("transform", help="encode data to latent means")
+    p = add(
+        "transform",
+        "encode data to latent means",
+        "lravae transform model.lravae data.csv -o latents.npy",
+    )
     p.add_argument("model")
     p.add_argument("data")
     p.add_argument("-o", "--output", required=True, help=".npy or .csv")
+    device_flag(p)
     p.set_defaults(func=cmd_transform)
 
-    p = sub.add_parser("sample", help="decode samples from N(0, scale^2 I)")
+    p = add(
+        "sample",
+        "decode samples from N(0, scale^2 I)",
+        "lravae sample mol.lravae -n 100 --scale 2 -o samples.smi",
+    )
     p.add_argument("model")
-    p.add_argument("-n", "--n-samples", type=int, default=100)
-    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("-n", "--n-samples", type=positive_int, default=100)
+    p.add_argument("--scale", type=positive_float, default=1.0)
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help=".smi for molecules, else .npy/.csv")
+    p.add_argument("--latent", default=None, help="also write the latent points (.npy/.csv)")
+    device_flag(p)
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("optimize", help="latent-space Bayesian optimisation")
+    p = add(
+        "optimize",
+        "latent-space Bayesian optimisation (maximises the objective)",
+        "lravae optimize mol.lravae --objective qed --initial mols.smi --n-calls 100 "
+        "--checkpoint run/ --resume",
+    )
     p.add_argument("model")
     p.add_argument(
-        "--objective", required=True, help="qed, logp, penalized_logp or module:function"
+        "--objective",
+        required=True,
+        help="qed, logp, penalized_logp, sa_score (lower is better: its negative is "
+        "maximised) or module:function; a function with attribute vectorized=True (or "
+        "--vectorized) gets a list of objects per round",
     )
-    p.add_argument("--initial", required=True, help="initial objects (SMILES or numeric file)")
-    p.add_argument("--n-initial", type=int, default=50, help="use the first N initial objects")
-    p.add_argument("--n-calls", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--retrain-every", type=int, default=None)
-    p.add_argument("--lre-threshold", type=float, default=None)
-    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--vectorized", action="store_true", help="see --objective")
+    p.add_argument(
+        "--initial", default=None, help="initial objects (default: decoded prior samples)"
+    )
+    p.add_argument(
+        "--n-initial", type=positive_int, default=50, help="use the first N initial objects (50)"
+    )
+    p.add_argument("--train", default=None, help="extra unlabelled objects for retraining")
+    p.add_argument("--n-calls", type=non_negative_int, default=100, help="evaluations (100)")
+    p.add_argument(
+        "--n-random", type=non_negative_int, default=0, help="first N calls at random latents"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=1, help="points per round (1)")
+    p.add_argument("--acq-func", choices=["EI", "LCB", "PI", "gp_hedge"], default="EI")
+    p.add_argument("--retrain-every", type=positive_int, default=None, help="retrain the VAE")
+    p.add_argument("--retrain-epochs", type=positive_int, default=3)
+    p.add_argument("--weight-k", type=positive_float, default=None, help="rank weighting (1e-3)")
+    p.add_argument("--lre-threshold", type=positive_float, default=None, help="consistency filter")
+    p.add_argument("--n-jobs", type=int, default=1, help="parallel evaluations per round")
     p.add_argument("--checkpoint", default=None, help="directory for resumable checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the run in --checkpoint")
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("-o", "--output", default=None, help="CSV of all evaluations")
+    progress_flags(p)
+    device_flag(p)
     p.set_defaults(func=cmd_optimize)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the ``lravae`` command; returns the exit status."""
+    """Run the ``lravae`` command.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Arguments (without the program name); ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 for bad files or data, 130 when interrupted (usage
+        errors exit with status 2 from argparse).
+
+    Examples
+    --------
+    >>> from sklearn_lravae._cli import main
+    >>> main(["sample", "no-such-model.lravae", "-o", "out.csv"])
+    1
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "resume", False) and not args.checkpoint:
         parser.error("--resume needs --checkpoint DIR")
     try:
+        _check_device(getattr(args, "device", None))
         args.func(args)
-    except (CLIError, ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"lravae {args.command}: error: {exc}", file=sys.stderr)
+    except (CLIError, ValueError, TypeError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"lravae {args.command}: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"lravae {args.command}: interrupted", file=sys.stderr)
         return 130
     return 0

@@ -8,23 +8,28 @@ A saved model is a zip file holding
 - ``arrays.npz``: NumPy arrays referenced from the manifest (read with
   ``allow_pickle=False``);
 - ``torch-<i>.pt``: state dicts of torch modules and optimisers (read with
-  ``torch.load(weights_only=True)``).
+  ``torch.load(weights_only=True)``);
+- ``history-<i>.json``: the skorch training history of each network.
 
 Loading never executes code from the file: classes are looked up only in an
 allowlist of modules (``sklearn_lravae``, scikit-learn's preprocessing,
-pipeline, decomposition and feature-selection modules, ``torch.optim``), no
-pickle is read, and the torch files may only hold tensors.
+pipeline, compose, decomposition, feature-selection and impute modules,
+``torch.optim``), no pickle is read, and the torch files may only hold tensors.
 """
 
+import functools
 import importlib
 import io
 import json
+import keyword
+import types
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import sklearn
 import torch
+from packaging.version import InvalidVersion, Version
 from sklearn.base import BaseEstimator
 
 from ._version import __version__
@@ -37,40 +42,48 @@ ALLOWED_MODULE_PREFIXES = (
     "sklearn_lravae.",
     "sklearn.preprocessing.",
     "sklearn.pipeline",
+    "sklearn.compose.",
     "sklearn.decomposition.",
     "sklearn.feature_selection.",
     "sklearn.impute.",
     "torch.optim.",
 )
+# Functions (not classes) that may appear in a saved ``module=`` factory.
+_CORE_FACTORIES = frozenset({"sklearn_lravae._network._build_straight_through"})
 
 
 class _Writer:
     def __init__(self):
         self.arrays = {}
-        self.torch = {}
+        self.files = {}
 
     def array(self, a):
         a = np.asarray(a)
+        entry = {}
         if a.dtype == object:
-            items = a.tolist()
-            if all(isinstance(x, str) for x in np.ravel(a)):
-                a = np.asarray(items, dtype=str)
-            else:
-                raise TypeError("cannot save an object array that does not hold only strings")
+            if not all(isinstance(x, str) for x in a.ravel()):
+                raise TypeError(
+                    "cannot save an object array that holds anything but strings; "
+                    "sklearn_lravae.save stores numeric and string arrays only."
+                )
+            a = np.asarray(a.tolist(), dtype=str).reshape(a.shape)
+            entry["object"] = True
         key = f"a{len(self.arrays)}"
         self.arrays[key] = a
-        return {"__ndarray__": key}
+        return {"__ndarray__": key, **entry}
 
-    def tensors(self, state):
-        key = f"torch-{len(self.torch)}.pt"
-        self.torch[key] = state
-        return {"__torch__": key}
+    def file(self, prefix, suffix, content):
+        name = f"{prefix}-{len(self.files)}{suffix}"
+        self.files[name] = content
+        return name
 
     def encode(self, v):
         if v is None or isinstance(v, bool | int | float | str):
             return v
         if isinstance(v, np.generic):
-            return v.item()
+            if not isinstance(v, np.bool_ | np.number):
+                raise TypeError(f"cannot save a NumPy scalar of dtype {v.dtype}.")
+            return {"__npscalar__": v.dtype.str, "value": v.item()}
         if isinstance(v, np.ndarray):
             return self.array(v)
         if isinstance(v, tuple):
@@ -81,10 +94,12 @@ class _Writer:
             if not all(isinstance(k, str) for k in v):
                 return {"__items__": [[self.encode(k), self.encode(x)] for k, x in v.items()]}
             return {"__dict__": {k: self.encode(x) for k, x in v.items()}}
+        if isinstance(v, slice):
+            return {"__slice__": [self.encode(v.start), self.encode(v.stop), self.encode(v.step)]}
         if isinstance(v, type) and issubclass(v, np.generic):
             return {"__nptype__": np.dtype(v).name}
         if isinstance(v, type):
-            return {"__type__": _class_path(v)}
+            return {"__type__": _allowed_path(v)}
         if isinstance(v, np.dtype):
             return {"__dtype__": v.str}
         if isinstance(v, torch.device):
@@ -95,81 +110,185 @@ class _Writer:
 
         if isinstance(v, BaseReference):
             params = {k: self.encode(x) for k, x in v._params().items()}
-            return {"__reference__": _class_path(type(v)), "params": params}
+            return {"__reference__": _allowed_path(type(v)), "params": params}
         raise TypeError(
             f"cannot save a value of type {type(v).__name__}; sklearn_lravae.save supports "
             "estimators, references, arrays and plain Python values."
         )
 
+    def module(self, module):
+        """Encode ``LRAVAETransformer(module=...)``: built-in core factories by value."""
+        if module is None:
+            return None
+        if _is_builtin_core(module):
+            if isinstance(module, type):
+                return {"__type__": _class_path(module)}
+            return {
+                "__partial__": _class_path(module.func),
+                "args": [self.module(a) if callable(a) else self.encode(a) for a in module.args],
+                "keywords": {
+                    k: self.module(a) if callable(a) else self.encode(a)
+                    for k, a in module.keywords.items()
+                },
+            }
+        # A user's own core: its code cannot be stored; load(..., module=) supplies it.
+        cls = module if isinstance(module, type) else type(module)
+        return {"__user_module__": f"{cls.__module__}.{cls.__qualname__}"}
+
     def estimator(self, est):
         from ._transformer import LRAVAETransformer
 
         params = est.get_params(deep=False)
-        fitted = {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
-        entry = {"__estimator__": _class_path(type(est))}
+        state = {k: v for k, v in vars(est).items() if k not in params}
+        entry = {"__estimator__": _allowed_path(type(est))}
         if isinstance(est, LRAVAETransformer):
-            if params["module"] is not None:
-                raise TypeError(
-                    "cannot save an LRAVAETransformer with a custom module: its code cannot "
-                    "be stored safely. Use the built-in cores or save the state dict yourself."
-                )
             if params["callbacks"]:
-                raise TypeError("cannot save callbacks; set callbacks=None before saving.")
-            net = fitted.pop("net_", None)
+                raise TypeError(
+                    "cannot save an LRAVAETransformer with callbacks (their code cannot be "
+                    "stored safely); set_params(callbacks=None) before saving."
+                )
+            state.pop("_likelihood_for_fit", None)
+            net = state.pop("net_", None)
             if net is not None:
                 lik = net.module_.likelihood
+                history = json.dumps(_plain(list(net.history_ or [])), allow_nan=True)
                 entry["net"] = {
                     "likelihood": lik.name,
                     "n_categories": getattr(lik, "n_categories", None),
                     "module": self.tensors(net.module_.state_dict()),
                     "optimizer": self.tensors(net.optimizer_.state_dict()),
-                    "seed": est._seed,
+                    "history": self.file("history", ".json", history.encode()),
                 }
-        entry["params"] = {k: self.encode(v) for k, v in params.items()}
-        entry["fitted"] = {k: self.encode(v) for k, v in fitted.items()}
+            params = dict(params)
+            entry["params"] = {"module": self.module(params.pop("module"))}
+        else:
+            entry["params"] = {}
+        entry["params"].update({k: self.encode(v) for k, v in params.items()})
+        entry["fitted"] = {k: self.encode(v) for k, v in state.items()}
         return entry
+
+    def tensors(self, state):
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        return {"__torch__": self.file("torch", ".pt", buf.getvalue())}
+
+
+def _plain(v):
+    """JSON-compatible copy of a skorch history (NumPy scalars -> Python)."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items() if _plain(x) is not _SKIP}
+    if isinstance(v, list | tuple):
+        return [x for x in map(_plain, v) if x is not _SKIP]
+    if isinstance(v, np.generic):
+        return v.item()
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    return _SKIP
+
+
+_SKIP = object()
 
 
 def _class_path(cls):
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _resolve(path, base=None):
-    module_name, _, name = path.rpartition(".")
+def _allowed_path(cls):
+    """Class path of ``cls``; TypeError at save time when load() would refuse it."""
+    path = _class_path(cls)
+    try:
+        _check_allowed(path)
+    except ValueError:
+        raise TypeError(
+            f"cannot save an object of class {path}: load() only accepts classes from "
+            "sklearn_lravae, scikit-learn's preprocessing/pipeline/compose/decomposition/"
+            "feature_selection/impute modules and torch.optim."
+        ) from None
+    return path
+
+
+def _is_builtin_core(module):
+    if isinstance(module, functools.partial):
+        fn = module.func
+        return (
+            _is_builtin_core(fn)
+            and all(_is_builtin_core(a) or not callable(a) for a in module.args)
+            and all(_is_builtin_core(a) or not callable(a) for a in module.keywords.values())
+        )
+    if isinstance(module, type):
+        return issubclass(module, torch.nn.Module) and module.__module__.startswith(
+            "sklearn_lravae."
+        )
+    return isinstance(module, types.FunctionType) and _class_path(module) in _CORE_FACTORIES
+
+
+def _check_allowed(path):
+    if not isinstance(path, str):
+        raise ValueError(f"malformed model file: class path {path!r} is not a string.")
+    module_name = path.rpartition(".")[0]
     if not any(
         (module_name + ".").startswith(p) or module_name == p.rstrip(".")
         for p in ALLOWED_MODULE_PREFIXES
     ):
         raise ValueError(
             f"refusing to load {path!r}: only classes from sklearn_lravae, scikit-learn "
-            "preprocessing/pipeline/decomposition modules and torch.optim can be loaded."
+            "preprocessing/pipeline/compose/decomposition/feature_selection/impute modules "
+            "and torch.optim can be loaded."
         )
-    obj = getattr(importlib.import_module(module_name), name, None)
+
+
+def _resolve(path, base=None, functions=frozenset()):
+    """Look up an allowlisted class (or one of ``functions``) by its dotted path."""
+    _check_allowed(path)
+    module_name, _, name = path.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), name, None)
+    except ImportError:
+        obj = None
+    if path in functions and callable(obj):
+        return obj
     if not isinstance(obj, type) or (base is not None and not issubclass(obj, base)):
         raise ValueError(f"refusing to load {path!r}: not an allowed class.")
     return obj
 
 
+def _check_attribute_name(name):
+    if (
+        not isinstance(name, str)
+        or not name.isidentifier()
+        or keyword.iskeyword(name)
+        or (name.startswith("__") and name.endswith("__"))
+    ):
+        raise ValueError(f"malformed model file: bad attribute name {name!r}.")
+    return name
+
+
 class _Reader:
-    def __init__(self, zf):
+    def __init__(self, zf, module=None, device=None):
         self.zf = zf
+        self.module = module
+        self.device = device
         self._arrays = None
+
+    def read(self, name):
+        if not isinstance(name, str):
+            raise ValueError(f"malformed model file: bad member name {name!r}.")
+        return self.zf.read(name)
 
     def arrays(self):
         if self._arrays is None:
-            with self.zf.open("arrays.npz") as fh:
-                data = np.load(io.BytesIO(fh.read()), allow_pickle=False)
-                self._arrays = {k: data[k] for k in data.files}
+            data = np.load(io.BytesIO(self.read("arrays.npz")), allow_pickle=False)
+            self._arrays = {k: data[k] for k in data.files}
         return self._arrays
 
     def tensors(self, ref):
-        with self.zf.open(ref["__torch__"]) as fh:
-            buf = io.BytesIO(fh.read())
+        name = ref["__torch__"]
+        data = io.BytesIO(self.read(name))
         try:
-            return torch.load(buf, weights_only=True, map_location="cpu")
+            return torch.load(data, weights_only=True, map_location="cpu")
         except Exception as exc:
             raise ValueError(
-                f"refusing to load {ref['__torch__']}: it holds more than tensors ({exc})."
+                f"refusing to load {name}: it holds more than tensors ({exc})."
             ) from None
 
     def decode(self, v):
@@ -180,22 +299,33 @@ class _Reader:
         if not isinstance(v, dict):
             raise ValueError(f"malformed model file: unexpected {type(v).__name__}")
         if "__ndarray__" in v:
-            return self.arrays()[v["__ndarray__"]]
+            a = self.arrays()[v["__ndarray__"]]
+            return a.astype(object) if v.get("object") else a
+        if "__npscalar__" in v:
+            dtype = np.dtype(v["__npscalar__"])
+            if dtype.kind not in "biufc":
+                raise ValueError(f"malformed model file: scalar dtype {dtype}")
+            return dtype.type(v["value"])
         if "__tuple__" in v:
             return tuple(self.decode(x) for x in v["__tuple__"])
         if "__dict__" in v:
             return {k: self.decode(x) for k, x in v["__dict__"].items()}
         if "__items__" in v:
             return {self.decode(k): self.decode(x) for k, x in v["__items__"]}
+        if "__slice__" in v:
+            return slice(*(self.decode(x) for x in v["__slice__"]))
         if "__type__" in v:
             return _resolve(v["__type__"])
         if "__nptype__" in v:
-            t = getattr(np, v["__nptype__"], None)
+            t = getattr(np, str(v["__nptype__"]), None)
             if not (isinstance(t, type) and issubclass(t, np.generic)):
                 raise ValueError(f"refusing to load numpy type {v['__nptype__']!r}")
             return t
         if "__dtype__" in v:
-            return np.dtype(v["__dtype__"])
+            dtype = np.dtype(v["__dtype__"])
+            if dtype.hasobject:
+                raise ValueError("refusing to load an object dtype.")
+            return dtype
         if "__estimator__" in v:
             return self.estimator(v)
         if "__reference__" in v:
@@ -205,38 +335,104 @@ class _Reader:
             return cls(**{k: self.decode(x) for k, x in v["params"].items()})
         raise ValueError(f"malformed model file: unknown entry {sorted(v)}")
 
+    def decode_module(self, v):
+        if v is None:
+            return None
+        if "__user_module__" in v:
+            if self.module is None:
+                raise ValueError(
+                    f"this model uses a custom module ({v['__user_module__']}), whose code "
+                    "is not stored in the file: pass it again, load(path, module=...)."
+                )
+            return self.module
+        if "__type__" in v:
+            return _resolve(v["__type__"], torch.nn.Module)
+        if "__partial__" in v:
+            fn = _resolve(v["__partial__"], torch.nn.Module, functions=_CORE_FACTORIES)
+            args = [self._module_arg(a) for a in v["args"]]
+            kwargs = {k: self._module_arg(a) for k, a in v["keywords"].items()}
+            return functools.partial(fn, *args, **kwargs)
+        raise ValueError(f"malformed model file: unknown module entry {sorted(v)}")
+
+    def _module_arg(self, a):
+        if isinstance(a, dict) and ({"__partial__", "__type__", "__user_module__"} & set(a)):
+            return self.decode_module(a)
+        return self.decode(a)
+
     def estimator(self, entry):
         from ._likelihood import make_likelihood
         from ._transformer import LRAVAETransformer
 
         cls = _resolve(entry["__estimator__"], BaseEstimator)
-        est = cls(**{k: self.decode(v) for k, v in entry["params"].items()})
+        if not isinstance(entry["params"], dict) or not isinstance(entry["fitted"], dict):
+            raise ValueError("malformed model file: params and fitted must be JSON objects.")
+        raw = dict(entry["params"])
+        module = None
+        if issubclass(cls, LRAVAETransformer):
+            module = self.decode_module(raw.pop("module", None))
+            raw["module"] = None
+        params = {_check_attribute_name(k): self.decode(v) for k, v in raw.items()}
+        if self.device is not None and issubclass(cls, LRAVAETransformer):
+            params["device"] = self.device
+        est = cls(**params)
         for k, v in entry["fitted"].items():
-            setattr(est, k, self.decode(v))
-        if issubclass(cls, LRAVAETransformer) and "net" in entry:
+            setattr(est, _check_attribute_name(k), self.decode(v))
+        if not issubclass(cls, LRAVAETransformer):
+            return est
+        est.module = module
+        if "net" in entry:
+            from skorch.history import History
+
             info = entry["net"]
             n_cat = info["n_categories"] or "auto"
             est._likelihood_for_fit = make_likelihood(info["likelihood"], est.n_features_in_, n_cat)
-            est._seed = int(info["seed"])
-            with torch.random.fork_rng(devices=[]):
-                est.net_ = est._make_net(est.n_features_in_)
-                est.net_.initialize()
-            est.net_.module_.load_state_dict(self.tensors(info["module"]))
-            est.net_.optimizer_.load_state_dict(self.tensors(info["optimizer"]))
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    est.net_ = est._make_net(est.n_features_in_)
+                    est.net_.initialize()
+            except (RuntimeError, AssertionError) as exc:  # e.g. CUDA model, no CUDA here
+                raise ValueError(
+                    f"cannot build the network on device {est.device!r} ({exc}); "
+                    "pass load(path, device='cpu') to load it on the CPU."
+                ) from None
+            try:
+                est.net_.module_.load_state_dict(self.tensors(info["module"]))
+                est.net_.optimizer_.load_state_dict(self.tensors(info["optimizer"]))
+            except (RuntimeError, KeyError) as exc:
+                detail = " ".join(str(exc).split())[:300]
+                raise ValueError(
+                    "the stored weights do not fit the network built from the saved "
+                    f"parameters (was a different module= passed?): {detail}"
+                ) from None
+            history = json.loads(self.read(info["history"]))
+            if not isinstance(history, list):
+                raise ValueError("malformed model file: the training history is not a list.")
+            est.net_.history_ = History(history)
         return est
 
 
 def save(obj, path):
     """Save a (fitted) estimator or Pipeline in a format that loads without pickle.
 
+    The file is a zip archive of JSON (class paths, parameters, fitted
+    attributes), an ``.npz`` of arrays and tensor-only torch state dicts
+    (network and optimiser), plus the package, torch, scikit-learn and NumPy
+    versions that wrote it. :func:`load` restores it without running code
+    from the file.
+
     Parameters
     ----------
     obj : estimator
         An :class:`~sklearn_lravae.LRAVAETransformer`, a
         :class:`~sklearn_lravae.chem.SelfiesVectorizer`, a scikit-learn
-        preprocessing step or a Pipeline of these.
+        preprocessing step or a Pipeline of these, fitted or not.
+        Transformers built with the package's own cores (e.g.
+        :func:`~sklearn_lravae.chem.make_straight_through_core`) are stored
+        completely; a user-defined ``module`` is not (its code is not
+        stored): pass it again to :func:`load`.
     path : str or os.PathLike
-        Target file (a zip archive; ``.lravae`` is a good suffix).
+        Target file (a zip archive; ``.lravae`` is a good suffix). It is
+        written to a temporary file first and then moved into place.
 
     Returns
     -------
@@ -246,8 +442,12 @@ def save(obj, path):
     Raises
     ------
     TypeError
-        For objects that cannot be stored without code (custom torch modules,
-        callbacks, arbitrary Python objects).
+        For objects that cannot be stored without code (skorch callbacks,
+        arbitrary Python objects, classes outside the loader's allowlist).
+
+    See Also
+    --------
+    load : Read the file back.
 
     Examples
     --------
@@ -276,46 +476,101 @@ def save(obj, path):
     }
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("manifest.json", json.dumps(manifest, indent=1))
-        buf = io.BytesIO()
-        np.savez(buf, **writer.arrays)
-        zf.writestr("arrays.npz", buf.getvalue())
-        for name, state in writer.torch.items():
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("manifest.json", json.dumps(manifest, indent=1, allow_nan=True))
             buf = io.BytesIO()
-            torch.save(state, buf)
-            zf.writestr(name, buf.getvalue())
-    tmp.replace(path)
+            np.savez(buf, **writer.arrays)
+            zf.writestr("arrays.npz", buf.getvalue())
+            for name, content in writer.files.items():
+                zf.writestr(name, content)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
-def load(path):
+def _check_versions(path, manifest):
+    versions = manifest.get("versions")
+    versions = versions if isinstance(versions, dict) else {}
+    written_by = versions.get("sklearn_lravae")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} uses model format {version!r} (written by sklearn-lravae {written_by}); "
+            f"this version ({__version__}) reads format {FORMAT_VERSION}. Load it with the "
+            "matching sklearn-lravae version."
+        )
+    try:
+        newer = Version(str(written_by)) > Version(__version__)
+    except InvalidVersion:
+        raise ValueError(
+            f"{path}: malformed model file (package version {written_by!r})."
+        ) from None
+    if newer:
+        raise ValueError(
+            f"{path} was written by sklearn-lravae {written_by}, newer than the installed "
+            f"{__version__}: upgrade sklearn-lravae to load it."
+        )
+
+
+def load(path, *, module=None, device=None):
     """Load an object written by :func:`save`; never executes code from the file.
+
+    Only classes of an allowlist (``sklearn_lravae``, scikit-learn's
+    preprocessing, pipeline, compose, decomposition, feature-selection and
+    impute modules, ``torch.optim``) are instantiated, arrays are read with
+    ``allow_pickle=False`` and torch files with ``weights_only=True``.
 
     Parameters
     ----------
     path : str or os.PathLike
         File written by :func:`save`.
+    module : torch.nn.Module, callable or None, default=None
+        The ``module`` of an :class:`~sklearn_lravae.LRAVAETransformer` that was
+        fitted with a user-defined core (its code is not in the file). Its
+        architecture must match the stored weights. Not needed for the
+        package's built-in cores.
+    device : str or None, default=None
+        Put every :class:`~sklearn_lravae.LRAVAETransformer` on this torch
+        device (e.g. ``"cpu"`` for a model trained on ``"cuda"``); None keeps
+        the saved ``device`` parameter.
 
     Returns
     -------
     obj : estimator
         The restored estimator; fitted ones give identical ``transform`` /
-        ``inverse_transform`` outputs and can continue training with
-        ``partial_fit`` (optimiser state included).
+        ``inverse_transform`` outputs and continue training with
+        ``partial_fit`` exactly as the saved one would (optimiser state, seeds
+        and training history are restored).
 
     Raises
     ------
     ValueError
-        If the file is not a model file, comes from an incompatible format
-        version, or references classes outside the allowlist.
+        If the file is not a model file, is malformed, comes from another
+        format version or a newer sklearn-lravae, references classes outside
+        the allowlist, holds pickled objects, or needs ``module``.
+
+    See Also
+    --------
+    save : Write a model file.
 
     Examples
     --------
-    >>> from sklearn_lravae import load
-    >>> load(__file__)  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    ValueError: ... is not an sklearn-lravae model file
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_lravae import LRAVAETransformer, load, save
+    >>> X = np.random.RandomState(0).normal(size=(100, 5))
+    >>> pipe = make_pipeline(StandardScaler(), LRAVAETransformer(2, max_epochs=2, random_state=0))
+    >>> path = save(pipe.fit(X), os.path.join(tempfile.mkdtemp(), "pipe.lravae"))
+    >>> loaded = load(path)
+    >>> [name for name, _ in loaded.steps]
+    ['standardscaler', 'lravaetransformer']
+    >>> Z = pipe.transform(X)
+    >>> bool(np.array_equal(loaded.inverse_transform(Z), pipe.inverse_transform(Z)))
+    True
     """
     path = Path(path)
     if not zipfile.is_zipfile(path):
@@ -323,17 +578,16 @@ def load(path):
     with zipfile.ZipFile(path) as zf:
         try:
             manifest = json.loads(zf.read("manifest.json"))
-        except (KeyError, json.JSONDecodeError) as exc:
+        except (KeyError, ValueError) as exc:
             raise ValueError(
                 f"{path} is not an sklearn-lravae model file (no valid manifest)."
             ) from exc
-        if manifest.get("format") != FORMAT:
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ValueError(f"{path} is not an sklearn-lravae model file.")
-        version = manifest.get("format_version")
-        if version != FORMAT_VERSION:
+        _check_versions(path, manifest)
+        try:
+            return _Reader(zf, module=module, device=device).decode(manifest["object"])
+        except (KeyError, TypeError, AttributeError, IndexError, zipfile.BadZipFile) as exc:
             raise ValueError(
-                f"{path} uses model format {version!r} (written by sklearn-lravae "
-                f"{manifest.get('versions', {}).get('sklearn_lravae')}); this version reads "
-                f"format {FORMAT_VERSION}. Load it with the matching sklearn-lravae version."
-            )
-        return _Reader(zf).decode(manifest["object"])
+                f"{path}: malformed model file ({type(exc).__name__}: {exc})."
+            ) from None

@@ -386,11 +386,12 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
 @pytest.mark.parametrize("custom_module", [False, True])
 def test_resume_in_process(digits, target, tmp_path, custom_module):
     """Full-estimator checkpoints, and the weights-only fallback for custom modules."""
-    from functools import partial
-
     from sklearn_lravae._network import MLPCore
 
-    module = partial(MLPCore, hidden_layer_sizes=(16,)) if custom_module else None
+    def user_core(**kw):  # a user's own factory: save() cannot store its code
+        return MLPCore(hidden_layer_sizes=(16,), **kw)
+
+    module = user_core if custom_module else None
     vae = LRAVAETransformer(
         2,
         likelihood="bernoulli",
