@@ -65,6 +65,7 @@ def fit_vae(smiles, gamma, cfg, seed):
         beta=0.01,
         hidden_layer_sizes=(512, 256),
         max_epochs=cfg["epochs"],
+        lr=3e-3,
         flush_denormal=True,
         random_state=seed,
     )
@@ -82,7 +83,7 @@ def run_search(pipe, objective, init, y0, train, cfg, seed, **kw):
         acq_optimizer="sampling",
         random_state=seed,
         **kw,
-    ).fit(init, y0, train_objects=train)
+    ).fit(init, y0, train_objects=train[: cfg["n_retrain_data"]])
     return (
         [h["value"] for h in s.history_],
         [h["object"] for h in s.history_],
@@ -131,16 +132,27 @@ def main():
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     cfg = (
-        dict(n_train=5000, epochs=15, latent=16, budget=40, n_init=50, batch=5, retrain=20, seeds=2)
-        if args.quick
-        else dict(
-            n_train=30000,
-            epochs=30,
+        dict(
+            n_train=10000,
+            epochs=20,
             latent=16,
-            budget=200,
+            budget=30,
             n_init=100,
             batch=5,
-            retrain=50,
+            retrain=10,
+            n_retrain_data=2000,
+            seeds=2,
+        )
+        if args.quick
+        else dict(
+            n_train=20000,
+            epochs=20,
+            latent=16,
+            budget=150,
+            n_init=100,
+            batch=5,
+            retrain=25,
+            n_retrain_data=5000,
             seeds=5,
         )
     )
@@ -148,7 +160,7 @@ def main():
         cfg["seeds"] = args.seeds
     if args.budget:
         cfg["budget"] = args.budget
-    suffix = "_quick" if args.quick else ""
+    suffix = ("_moses" if args.data == "moses" else "") + ("_quick" if args.quick else "")
     results = {o: {m: [] for m in METHODS} for o in args.objectives}
     walls = {m: [] for m in METHODS}
     best_mols = {}
@@ -242,9 +254,10 @@ def write_report(results, walls, cfg, args, suffix, runtime, best_mols):
         f"# LSBO molecular design ({args.data.upper()}{', quick mode' if args.quick else ''})",
         "",
         f"Settings: {cfg['n_train']} training molecules, SELFIES + MLP VAE (latent "
-        f"{cfg['latent']}, beta 0.01, {cfg['epochs']} epochs; LRA: gamma 0.1), "
-        f"{cfg['n_init']} initial molecules with known values, {cfg['budget']} new evaluations "
-        f"in rounds of {cfg['batch']}, retraining every {cfg['retrain']} evaluations (2 epochs, "
+        f"{cfg['latent']}, beta 0.01, {cfg['epochs']} epochs, LRA: gamma 0.1; "
+        f"lr 3e-3), {cfg['n_init']} initial molecules with known values, {cfg['budget']} new "
+        f"evaluations in rounds of {cfg['batch']}, retraining every {cfg['retrain']} evaluations "
+        f"(2 epochs on the evaluated molecules plus {cfg['n_retrain_data']} training molecules, "
         f"rank weights k=1e-3), GP + EI on [-3, 3]^d, {cfg['seeds']} seeds. Runtime "
         f"{runtime / 60:.1f} min on {platform.machine()} (2 cores, shared).",
         "",

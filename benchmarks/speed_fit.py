@@ -13,7 +13,7 @@ Usage::
 
     python benchmarks/speed_fit.py [--quick] [--data-dir ../shared/data/mnist]
 
-Writes ``benchmarks/results/speed_fit.md``.
+Writes ``benchmarks/results/speed_fit.md`` and ``speed_fit.png``.
 """
 
 import argparse
@@ -96,6 +96,24 @@ def matmul_peak(n=2048, reps=10):
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
+def plot_m(m_rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = [r[0] for r in m_rows]
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a0.plot(m, [r[1] / m_rows[0][1] for r in m_rows], "o-")
+    a0.axhline(1.5, color="grey", ls=":", label="target 1.5x")
+    a0.set(xlabel="reference samples per batch (0: gamma = 0)", ylabel="epoch time vs gamma = 0")
+    a0.legend()
+    a1.plot(m, [r[2] for r in m_rows], "o-")
+    a1.set(xlabel="reference samples per batch", ylabel="mean LRE of N(0, 4I) samples")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small data, 2 repeats")
@@ -107,6 +125,7 @@ def main():
     n = 6000 if args.quick else 20000
     repeats = args.repeats or (2 if args.quick else 5)
     epochs = 2
+    quality_epochs = 3 if args.quick else 10
     X, source = load_data(args.data_dir, n)
     kw = dict(
         n_components=16,
@@ -130,6 +149,25 @@ def main():
             rows[gamma]["pkg_inner"].append(t_inner)
             rows[gamma]["raw"].append(t_raw)
             print(f"rep {rep} gamma={gamma}: package {t_pkg:.3f}s/epoch, raw {t_raw:.3f}s/epoch")
+    # the LRE cost scales with the number of reference samples M per batch: time and
+    # quality (LRE of N(0, 2^2 I) samples, held-out ELBO) at M = 32 / 64 / 128
+    m_rows = []
+    X_test = X[-2000:]
+    Z_far = np.random.RandomState(1).normal(0, 2, (2000, 16))
+    for m_ref in (0, 32, 64, 128):
+        times, lres, elbos = [], [], []
+        for rep in range(repeats):
+            kw_m = {**kw, "n_reference_samples": max(m_ref, 1), "random_state": rep}
+            vae = LRAVAETransformer(
+                gamma=0.1 if m_ref else 0.0, max_epochs=quality_epochs, **kw_m
+            ).fit(X[:-2000])
+            times.append(statistics.median([h["dur"] for h in vae.net_.history]))
+            lres.append(float(np.mean(vae.latent_reconstruction_error(Z_far))))
+            elbos.append(vae.score(X_test))
+        m_rows.append(
+            (m_ref, statistics.median(times), statistics.median(lres), statistics.median(elbos))
+        )
+        print(f"M={m_ref}: {m_rows[-1][1]:.3f}s/epoch, LRE {m_rows[-1][2]:.2f}")
     torch.set_flush_denormal(False)
 
     med = {g: {k: statistics.median(v) for k, v in r.items()} for g, r in rows.items()}
@@ -166,7 +204,21 @@ def main():
         "- 'whole fit' includes validation of X, network construction and skorch set-up; "
         "'skorch loop' is the median of skorch's own epoch durations (`net_.history[:, 'dur']`).",
         "- Targets: package/plain <= 1.10x; LRE cost <= 1.5x.",
+        "",
+        f"## Reference samples per batch: cost and effect ({quality_epochs} epochs, "
+        f"{len(X) - 2000} training images, gamma 0.1, medians of {repeats})",
+        "",
+        "| M (reference samples) | s/epoch (skorch loop) | cost vs gamma=0 | "
+        "mean LRE of N(0, 2^2 I) samples | held-out ELBO per image |",
+        "| --- | --- | --- | --- | --- |",
     ]
+    for m_ref, t, lre, elbo in m_rows:
+        lines.append(
+            f"| {m_ref if m_ref else '0 (gamma = 0)'} | {t:.3f} | {t / m_rows[0][1]:.2f}x | "
+            f"{lre:.2f} | {elbo:.2f} |"
+        )
+    plot_m(m_rows, Path(args.out).with_suffix(".png"))
+    lines += ["", f"![LRE cost and effect]({Path(args.out).with_suffix('.png').name})"]
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

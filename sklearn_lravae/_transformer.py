@@ -315,6 +315,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         )
 
     def _train(self, X, sample_weight, epochs, initialize):
+        _check_device(self.device)
         self.reference_ = check_reference(self.reference)
         self.reference_._check_dim(self.n_components)
         Xt = X.astype(np.float32, copy=False)
@@ -536,6 +537,31 @@ _DECODERS = {
     "mean": lambda m, z: m.decode_mean(z),
     "mode": lambda m, z: m.decode_mode(z),
 }
+
+
+def _check_device(device):
+    """Refuse a device torch cannot use here, before any tensor is moved."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:<index>' "
+            f"or 'mps' ({exc})."
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r}, but this torch build or machine has no CUDA GPU "
+                "(torch.cuda.is_available() is False); use device='cpu'."
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}, but only {torch.cuda.device_count()} CUDA device(s) "
+                "are visible."
+            )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r}, but MPS is not available here; use device='cpu'.")
+    return dev
 
 
 def _check_decode(decode):

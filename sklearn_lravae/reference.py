@@ -324,3 +324,53 @@ def check_reference(reference):
         "reference must be a positive float (scale of N(0, s^2 I)) or an object with "
         f"a sample(n_samples, n_components, generator) method; got {reference!r}."
     )
+
+
+def _reference_to_state(ref):
+    """JSON-ready description of a reference (or a float scale); None if not ours.
+
+    Used by search checkpoints; :func:`sklearn_lravae.save` stores references
+    through its general encoder, which reads the same ``_params()``.
+    """
+    if isinstance(ref, numbers.Real) and not isinstance(ref, bool):
+        return {"class": "scale", "scale": float(ref)}
+    if type(ref) not in _STATE_CLASSES.values():
+        return None
+
+    def value(v):
+        if isinstance(v, BaseReference):
+            return _reference_to_state(v)
+        if isinstance(v, list | tuple):
+            return {"list": [value(x) for x in v]}
+        if v is None or isinstance(v, numbers.Real):
+            return v if v is None else float(v)
+        return {"array": np.asarray(v, dtype=float).tolist()}
+
+    return {"class": type(ref).__name__, "params": {k: value(v) for k, v in ref._params().items()}}
+
+
+def _reference_from_state(state):
+    """Inverse of :func:`_reference_to_state`; only this module's classes are built."""
+    if state is None:
+        return None
+    if state["class"] == "scale":
+        return float(state["scale"])
+    cls = _STATE_CLASSES.get(state["class"])
+    if cls is None:
+        raise ValueError(f"unknown reference class {state['class']!r} in checkpoint")
+
+    def value(v):
+        if isinstance(v, dict) and "class" in v:
+            return _reference_from_state(v)
+        if isinstance(v, dict) and "list" in v:
+            return [value(x) for x in v["list"]]
+        if isinstance(v, dict) and "array" in v:
+            return np.asarray(v["array"], dtype=float)
+        return v
+
+    return cls(**{k: value(v) for k, v in state["params"].items()})
+
+
+_STATE_CLASSES = {
+    c.__name__: c for c in (NormalReference, GaussianMixtureReference, MixtureReference)
+}

@@ -270,6 +270,12 @@ def test_wrong_number_of_features(fitted):
         ({"reference": "wide"}, "reference"),
         ({"likelihood": "poisson"}, "likelihood"),
         ({"n_components": 0}, "n_components"),
+        ({"device": "gpu0"}, "device='gpu0' is not a torch device"),
+        pytest.param(
+            {"device": "cuda"},
+            "no CUDA GPU",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present"),
+        ),
     ],
 )
 def test_bad_params(params, match, digits):

@@ -38,7 +38,7 @@ __all__ = [
     "save_weights",
 ]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def _atomic_write(path, write):

@@ -22,7 +22,13 @@ from skopt.utils import create_result
 from tqdm.auto import tqdm
 
 from ..metrics import find_lravae
-from ..reference import GaussianMixtureReference, MixtureReference, NormalReference
+from ..reference import (
+    GaussianMixtureReference,
+    MixtureReference,
+    NormalReference,
+    _reference_from_state,
+    _reference_to_state,
+)
 from ._checkpoint import (
     load_model,
     load_state,
@@ -917,7 +923,7 @@ class LatentBayesSearch(BaseEstimator):
             "model_file": self._model_file,
             "model_kind": self._model_kind,
             "vae": {"n_fit_calls": vae.n_fit_calls_, "n_iter": vae.n_iter_, "seed": vae._seed},
-            "reference": _reference_state(vae.reference),
+            "reference": _reference_to_state(vae.reference),
         }
         save_state(self.checkpoint, state)
         remove_stale_models(self.checkpoint, keep=self._model_file)
@@ -968,49 +974,3 @@ class LatentBayesSearch(BaseEstimator):
         self._surrogates = SurrogateManager(self.surrogate, vae.n_components, self.hp_refit_every)
         self._surrogates.set_state(state["surrogate"])
         self._update_best()
-
-
-def _reference_state(ref):
-    if isinstance(ref, MixtureReference):
-        return {
-            "kind": "mixture",
-            "weights": None if ref.weights is None else list(map(float, ref.weights)),
-            "components": [_reference_state(c) for c in ref._components],
-        }
-    if isinstance(ref, GaussianMixtureReference):
-        return {
-            "kind": "gaussian_mixture",
-            "means": np.asarray(ref.means, dtype=float),
-            "scale": float(ref.scale),
-            "weights": None if ref.weights is None else np.asarray(ref.weights, dtype=float),
-        }
-    if isinstance(ref, NormalReference):
-        return {
-            "kind": "normal",
-            "loc": np.asarray(ref.loc, dtype=float),
-            "scale": np.asarray(ref.scale, dtype=float),
-        }
-    if isinstance(ref, numbers.Real):
-        return {"kind": "scale", "scale": float(ref)}
-    return None
-
-
-def _reference_from_state(state):
-    if state is None:
-        return None
-    kind = state["kind"]
-    if kind == "scale":
-        return state["scale"]
-    if kind == "normal":
-        loc, scale = np.asarray(state["loc"]), np.asarray(state["scale"])
-        return NormalReference(
-            loc=float(loc) if loc.ndim == 0 else loc,
-            scale=float(scale) if scale.ndim == 0 else scale,
-        )
-    if kind == "gaussian_mixture":
-        return GaussianMixtureReference(state["means"], state["scale"], state["weights"])
-    if kind == "mixture":
-        return MixtureReference(
-            [_reference_from_state(c) for c in state["components"]], state["weights"]
-        )
-    raise ValueError(f"unknown reference kind {kind!r} in checkpoint")
