@@ -347,3 +347,12 @@ def test_straight_through_core_measures_hard_decode(qm9_2000):
         LRAVAETransformer(2, likelihood="categorical", module=make_straight_through_core(7)).fit(X)
     with pytest.raises(ValueError, match="n_categories must be an integer >= 2"):
         make_straight_through_core(1)
+
+
+def test_vectorizer_all_rows_dropped_keeps_the_width():
+    from sklearn_lravae.chem import SelfiesVectorizer
+
+    vec = SelfiesVectorizer(on_long="drop", on_error="drop").fit(["CCO", "CCN"])
+    X = vec.transform(["CCCCCCCCCCCC", "not a smiles"])
+    assert X.shape == (0, vec.n_positions_ * vec.n_tokens_)
+    assert vec.dropped_indices_.tolist() == [0, 1]

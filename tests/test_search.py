@@ -558,6 +558,44 @@ def test_beats_random_latent_sampling_on_qm9_qed(qm9_vae):
     assert sum(b > r for b, r in zip(lsbo, rnd)) >= 4, (lsbo, rnd)
 
 
+def test_retraining_through_a_vectorizer_that_drops_rows():
+    """Weights and latents stay aligned when the vectoriser drops molecules silently."""
+    from sklearn_lravae.chem import SelfiesVectorizer, qed
+    from sklearn_lravae.datasets import load_qm9
+
+    smiles = list(load_qm9(n_samples=400, random_state=0))
+    vec = SelfiesVectorizer(max_length=14, on_long="drop", on_error="drop")
+    n_long = len(vec.fit(smiles).transform(smiles)) - len(smiles)
+    assert n_long < 0  # some training molecules are too long and get dropped
+    pipe = make_pipeline(
+        vec,
+        LRAVAETransformer(4, likelihood="categorical", beta=0.01, max_epochs=3, random_state=0),
+    ).fit(smiles)
+    init = smiles[:10] + ["not a smiles"]
+    s = LatentBayesSearch(
+        pipe, qed, vectorized=True, n_calls=4, retrain_every=2, weight_k=1e-3, random_state=0
+    ).fit(init, qed(init), train_objects=smiles)
+    assert s.n_retrain_rounds_ == 2 and len(s.history_) == 4
+    # rows the vectoriser drops (too long, unparsable) have no latent; the others are
+    # their current encodings, in order
+    vec_ = s.estimator_[0]
+    vec_.transform(np.array(init, dtype=object))
+    dropped = set(vec_.dropped_indices_.tolist())
+    assert 10 in dropped and len(dropped) < len(init)
+    missing = np.isnan(s.latents_[: len(init)]).all(axis=1)
+    assert set(np.flatnonzero(missing).tolist()) == dropped
+    kept = [i for i in range(len(init)) if i not in dropped]
+    np.testing.assert_allclose(
+        s.latents_[kept], s.estimator_.transform(np.array([init[i] for i in kept])), atol=1e-6
+    )
+    # when no initial object can be encoded at all, the first round decodes prior samples
+    bad = ["not a smiles", "C" * 30]
+    s2 = LatentBayesSearch(pipe, qed, vectorized=True, n_calls=3, batch_size=3, random_state=0)
+    s2.fit(bad, [0.1, 0.2])
+    assert np.isnan(s2.latents_[:2]).all() and len(s2.history_) == 3
+    assert all(h["status"] == "ok" for h in s2.history_)
+
+
 def test_vectorized_objective_failures():
     def batch_objective(objects):
         return [np.nan] + [1.0] * (len(objects) - 1)

@@ -208,7 +208,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
             index[row, : len(seq)] = seq
         X = np.zeros((len(keep), self.n_positions_, self.n_tokens_), dtype=self.dtype)
         np.put_along_axis(X, index[..., None], 1, axis=-1)
-        return X.reshape(len(keep), -1)
+        return X.reshape(len(keep), self.n_positions_ * self.n_tokens_)
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)

@@ -95,23 +95,51 @@ def _indexed_call(i, objective, obj):
     return i, _safe_call(objective, obj)
 
 
-def _robust_transform(transform, objects, as_input):
+def _dropped_indices(estimator):
+    """Rows the last ``transform`` left out, as reported by a step's ``dropped_indices_``.
+
+    E.g. ``SelfiesVectorizer(on_error="drop", on_long="drop")`` drops invalid or
+    too long molecules instead of raising; None when no step reports any.
+    """
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    for step in steps:
+        dropped = getattr(step, "dropped_indices_", None)
+        if dropped is not None:
+            return np.asarray(dropped, dtype=int)
+    return None
+
+
+def _robust_transform(transform, objects, as_input, estimator=None):
     """``transform`` the objects it can; bisect around those raising ValueError.
 
     Returns the transformed rows and the indices of the objects they belong to
     (e.g. decoded molecules longer than a vectoriser's ``max_length`` are left
-    out) at a cost of O(k log n) calls for k failures.
+    out) at a cost of O(k log n) calls for k failures. Rows a step drops
+    without raising are matched through its ``dropped_indices_`` (looked up in
+    ``estimator``).
     """
     if not objects:
         return np.empty((0, 0)), []
     try:
-        return np.asarray(transform(as_input(objects)), dtype=float), list(range(len(objects)))
+        rows = np.asarray(transform(as_input(objects)), dtype=float)
     except ValueError:
         if len(objects) == 1:
             return np.empty((0, 0)), []
+    else:
+        index = list(range(len(objects)))
+        if len(rows) != len(objects):
+            dropped = None if estimator is None else _dropped_indices(estimator)
+            if dropped is None or len(objects) - len(set(dropped.tolist())) != len(rows):
+                raise RuntimeError(
+                    f"transform returned {len(rows)} rows for {len(objects)} objects and no "
+                    "pipeline step reports which it dropped (dropped_indices_)."
+                )
+            drop = set(dropped.tolist())
+            index = [i for i in index if i not in drop]
+        return rows, index
     mid = len(objects) // 2
-    left, kl = _robust_transform(transform, objects[:mid], as_input)
-    right, kr = _robust_transform(transform, objects[mid:], as_input)
+    left, kl = _robust_transform(transform, objects[:mid], as_input, estimator)
+    right, kr = _robust_transform(transform, objects[mid:], as_input, estimator)
     parts = [p for p in (left, right) if len(p)]
     rows = np.vstack(parts) if parts else np.empty((0, 0))
     return rows, kl + [mid + i for i in kr]
@@ -173,7 +201,9 @@ class LatentBayesSearch(BaseEstimator):
     n_initial_points : int, default=0
         How many of the ``n_calls`` evaluations decode random latent points
         (prior samples ``N(0, I)``, clipped to ``bounds``) before the surrogate
-        takes over; useful when ``X`` holds few objects.
+        takes over; useful when ``X`` holds few objects. Rounds are also
+        random while no observed object could be encoded (e.g. all dropped by
+        a vectoriser).
     batch_size : int, default=1
         Points per round; more than one uses skopt's constant-liar strategy and
         evaluates the round with ``n_jobs`` workers.
@@ -454,7 +484,9 @@ class LatentBayesSearch(BaseEstimator):
         """Latents of ``objects`` (rows that cannot be encoded: NaN)."""
         objects = list(objects)
         out = np.full((len(objects), self._vae.n_components), np.nan)
-        rows, keep = _robust_transform(self.estimator_.transform, objects, self._as_input)
+        rows, keep = _robust_transform(
+            self.estimator_.transform, objects, self._as_input, self.estimator_
+        )
         if keep:
             out[keep] = rows
         return out
@@ -683,6 +715,8 @@ class LatentBayesSearch(BaseEstimator):
 
     def _suggest(self, n_points):
         n_random = min(n_points, max(0, self.n_initial_points - len(self.history_)))
+        if not np.all(np.isfinite(self.latents_), axis=1).any():
+            n_random = n_points  # no object could be encoded yet: nothing to model
         if n_random:  # prior samples, clipped to the box
             seed = np.random.SeedSequence([self._seed, len(self.history_), 2])
             rng = np.random.default_rng(seed)
@@ -882,7 +916,7 @@ class LatentBayesSearch(BaseEstimator):
             self._save_model()
 
     def _transform_upstream(self, objects):
-        return _robust_transform(self._pre.transform, objects, self._as_input)
+        return _robust_transform(self._pre.transform, objects, self._as_input, self.estimator_)
 
     # ================================================================ checkpoints
     def _save_model(self):
