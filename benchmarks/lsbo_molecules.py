@@ -131,6 +131,7 @@ def main():
     parser.add_argument("--objectives", nargs="+", default=["plogp", "qed"])
     parser.add_argument("--n-train", type=int, default=None, help="training molecules")
     parser.add_argument("--epochs", type=int, default=None, help="VAE training epochs")
+    parser.add_argument("--note", default="", help="a sentence for the report's settings")
     parser.add_argument(
         "--report-only", action="store_true", help="re-render the report from the saved JSON"
     )
@@ -281,10 +282,14 @@ def write_report(results, walls, cfg, args, suffix, runtime, best_mols):
         f"evaluations in rounds of {cfg['batch']}, retraining every {cfg['retrain']} evaluations "
         f"(2 epochs on the evaluated molecules plus {cfg['n_retrain_data']} training molecules, "
         f"rank weights k=1e-3), GP + EI on [-3, 3]^d, {cfg['seeds']} seeds. Runtime "
-        f"{runtime / 60:.1f} min on {platform.machine()} (2 cores, shared).",
+        f"{runtime / 60:.1f} min on {platform.machine()}. {args.note}",
         "",
         "Penalised logP is the standardised ZINC250k variant (each term standardised with "
-        "ZINC250k statistics).",
+        "ZINC250k statistics). It rewards long aliphatic chains: mol-ga's graph GA is not "
+        "length-limited and reaches huge values that way, while the VAE decodes at most "
+        "`max_length` SELFIES tokens (the longest training molecule), so compare methods on "
+        "QED, which cannot be gamed like that. 'best so far' includes the initial molecules; "
+        "'best new molecule' counts only the molecules each method proposed.",
         "",
     ]
     from rdkit import Chem
