@@ -37,7 +37,7 @@ html_theme_options = {"navigation_with_keys": False}
 
 intersphinx_mapping = {}  # no network on the build machines
 
-# The gallery runs every examples/plot_*.py (about 30 s in all on 2 CPU cores; .ci/docs does
+# The gallery runs every examples/plot_*.py (a few minutes on 2 CPU cores; .ci/docs does
 # this). LRAVAE_DOCS_QUICK=1 runs only the fastest one, for a smoke build; the others are
 # then shown without their output.
 QUICK = os.environ.get("LRAVAE_DOCS_QUICK") == "1"
