@@ -14,3 +14,14 @@ def digits():
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+def pytest_configure(config):
+    """One torch thread per xdist worker: two workers with two threads each on a 2-core
+    machine made the suite take 6 min 40 s instead of 3 min 51 s here."""
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
