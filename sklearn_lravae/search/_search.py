@@ -129,12 +129,12 @@ def _robust_transform(transform, objects, as_input, estimator=None):
         index = list(range(len(objects)))
         if len(rows) != len(objects):
             dropped = None if estimator is None else _dropped_indices(estimator)
-            if dropped is None or len(objects) - len(set(dropped.tolist())) != len(rows):
+            drop = set() if dropped is None else set(dropped.tolist())
+            if len(objects) - len(drop) != len(rows):
                 raise RuntimeError(
                     f"transform returned {len(rows)} rows for {len(objects)} objects and no "
                     "pipeline step reports which it dropped (dropped_indices_)."
                 )
-            drop = set(dropped.tolist())
             index = [i for i in index if i not in drop]
         return rows, index
     mid = len(objects) // 2
