@@ -147,16 +147,14 @@ class _Writer:
                     "cannot save an LRAVAETransformer with callbacks (their code cannot be "
                     "stored safely); set_params(callbacks=None) before saving."
                 )
-            state.pop("_likelihood_for_fit", None)
-            net = state.pop("net_", None)
-            if net is not None:
-                lik = net.module_.likelihood
-                history = json.dumps(_plain(list(net.history_ or [])), allow_nan=True)
+            if state.pop("net_", None) is not None:
+                net = est.get_network_state()
+                history = json.dumps(_plain(net["history"]), allow_nan=True)
                 entry["net"] = {
-                    "likelihood": lik.name,
-                    "n_categories": getattr(lik, "n_categories", None),
-                    "module": self.tensors(net.module_.state_dict()),
-                    "optimizer": self.tensors(net.optimizer_.state_dict()),
+                    "likelihood": net["likelihood"],
+                    "n_categories": net["n_categories"],
+                    "module": self.tensors(net["module"]),
+                    "optimizer": self.tensors(net["optimizer"]),
                     "history": self.file("history", ".json", history.encode()),
                 }
             params = dict(params)
@@ -360,7 +358,6 @@ class _Reader:
         return self.decode(a)
 
     def estimator(self, entry):
-        from ._likelihood import make_likelihood
         from ._transformer import LRAVAETransformer
 
         cls = _resolve(entry["__estimator__"], BaseEstimator)
@@ -381,33 +378,19 @@ class _Reader:
             return est
         est.module = module
         if "net" in entry:
-            from skorch.history import History
-
             info = entry["net"]
-            n_cat = info["n_categories"] or "auto"
-            est._likelihood_for_fit = make_likelihood(info["likelihood"], est.n_features_in_, n_cat)
-            try:
-                with torch.random.fork_rng(devices=[]):
-                    est.net_ = est._make_net(est.n_features_in_)
-                    est.net_.initialize()
-            except (RuntimeError, AssertionError) as exc:  # e.g. CUDA model, no CUDA here
-                raise ValueError(
-                    f"cannot build the network on device {est.device!r} ({exc}); "
-                    "pass load(path, device='cpu') to load it on the CPU."
-                ) from None
-            try:
-                est.net_.module_.load_state_dict(self.tensors(info["module"]))
-                est.net_.optimizer_.load_state_dict(self.tensors(info["optimizer"]))
-            except (RuntimeError, KeyError) as exc:
-                detail = " ".join(str(exc).split())[:300]
-                raise ValueError(
-                    "the stored weights do not fit the network built from the saved "
-                    f"parameters (was a different module= passed?): {detail}"
-                ) from None
             history = json.loads(self.read(info["history"]))
             if not isinstance(history, list):
                 raise ValueError("malformed model file: the training history is not a list.")
-            est.net_.history_ = History(history)
+            est.set_network_state(
+                {
+                    "likelihood": info["likelihood"],
+                    "n_categories": info["n_categories"],
+                    "module": self.tensors(info["module"]),
+                    "optimizer": self.tensors(info["optimizer"]),
+                    "history": history,
+                }
+            )
         return est
 
 

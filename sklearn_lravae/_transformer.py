@@ -231,11 +231,11 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return self._fit_new(X, sample_weight, self.max_epochs)
 
     def _fit_new(self, X, sample_weight, epochs):
-        X = self._validate_fit_input(X, reset=True)
+        X, lik = self._validate_fit_input(X, reset=True)
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self.n_fit_calls_ = 0
         self.n_iter_ = 0
-        self._train(X, sample_weight, epochs=epochs, initialize=True)
+        self._train(X, sample_weight, epochs=epochs, likelihood=lik)
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None, epochs=None):
@@ -265,24 +265,23 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         epochs = self.max_epochs if epochs is None else int(epochs)
         if not hasattr(self, "net_"):
             return self._fit_new(X, sample_weight, epochs)
-        X = self._validate_fit_input(X, reset=False)
-        self._train(X, sample_weight, epochs=epochs, initialize=False)
+        X, _ = self._validate_fit_input(X, reset=False)
+        self._train(X, sample_weight, epochs=epochs)
         return self
 
     def _validate_fit_input(self, X, reset):
+        """Validated ``X`` and the likelihood it is modelled with."""
         X = validate_data(
             self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
         )
-        lik = self.net_.module_.likelihood if not reset else None
-        if lik is None:
+        if reset:
             lik = make_likelihood(self.likelihood, X.shape[1], self.n_categories, X)
-            self._likelihood_for_fit = lik
+        else:
+            lik = self.net_.module_.likelihood
         lik.check_data(X)
-        return X
+        return X, lik
 
-    def _make_net(self, n_features):
-        lik = self._likelihood_for_fit
-        del self._likelihood_for_fit
+    def _make_net(self, n_features, lik):
         module = self.module
         if isinstance(module, torch.nn.Module):
             module = copy.deepcopy(module)
@@ -314,7 +313,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             verbose=int(self.verbose),
         )
 
-    def _train(self, X, sample_weight, epochs, initialize):
+    def _train(self, X, sample_weight, epochs, likelihood=None):
+        """Train for ``epochs``; a new network is built for ``likelihood`` when given."""
         _check_device(self.device)
         self.reference_ = check_reference(self.reference)
         self.reference_._check_dim(self.n_components)
@@ -331,8 +331,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             flush = _flush_denormal()
         with torch.random.fork_rng(devices=devices), flush:
             torch.manual_seed(seed)
-            if initialize:
-                self.net_ = self._make_net(X.shape[1])
+            if likelihood is not None:
+                self.net_ = self._make_net(X.shape[1], likelihood)
                 self.net_.initialize()
             net = self.net_
             net.gamma, net.beta = self.gamma, self.beta
@@ -343,6 +343,114 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             if epochs > 0:
                 net.partial_fit(data, None, epochs=epochs)
         self.n_iter_ += epochs
+
+    # ----------------------------------------------------------- state interface
+    def get_network_state(self):
+        """The trained network's state: weights, optimiser, history, seed, counters.
+
+        The one interface through which :func:`sklearn_lravae.save` and search
+        checkpoints read a fitted transformer (see :meth:`set_network_state`).
+
+        Returns
+        -------
+        state : dict
+            ``likelihood`` (name), ``n_categories`` (or None), ``module`` and
+            ``optimizer`` (torch state dicts), ``history`` (list of per-epoch
+            dicts), ``seed``, ``n_fit_calls`` and ``n_iter``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_lravae import LRAVAETransformer
+        >>> X = np.random.RandomState(0).rand(20, 4)
+        >>> vae = LRAVAETransformer(2, max_epochs=1, random_state=0).fit(X)
+        >>> state = vae.get_network_state()
+        >>> state["likelihood"], state["n_iter"], len(state["history"])
+        ('gaussian', 1, 1)
+        """
+        check_is_fitted(self)
+        net = self.net_
+        lik = net.module_.likelihood
+        return {
+            "likelihood": lik.name,
+            "n_categories": getattr(lik, "n_categories", None),
+            "module": net.module_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            "history": list(net.history_ or []),
+            "seed": self._seed,
+            "n_fit_calls": self.n_fit_calls_,
+            "n_iter": self.n_iter_,
+        }
+
+    def set_network_state(self, state):
+        """Restore a state from :meth:`get_network_state`.
+
+        Builds the network first when there is none (``n_features_in_`` must be
+        set, as after :func:`sklearn_lravae.load` restores the fitted
+        attributes). Keys that are missing are left as they are, so a state
+        with only ``module`` and ``optimizer`` loads weights into a fitted
+        transformer.
+
+        Parameters
+        ----------
+        state : dict
+            As returned by :meth:`get_network_state`.
+
+        Returns
+        -------
+        self : LRAVAETransformer
+            The restored transformer.
+
+        Raises
+        ------
+        ValueError
+            If the network cannot be built on ``device`` or the weights do not
+            fit it (e.g. a different ``module`` or ``n_components``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_lravae import LRAVAETransformer
+        >>> X = np.random.RandomState(0).rand(20, 4)
+        >>> a = LRAVAETransformer(2, max_epochs=2, random_state=0).fit(X)
+        >>> b = LRAVAETransformer(2, max_epochs=1, random_state=1).fit(X)
+        >>> bool(np.allclose(b.set_network_state(a.get_network_state()).transform(X),
+        ...                  a.transform(X)))
+        True
+        """
+        from skorch.history import History
+
+        if not hasattr(self, "net_"):
+            n_cat = state.get("n_categories") or "auto"
+            lik = make_likelihood(state["likelihood"], self.n_features_in_, n_cat)
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    if not hasattr(self, "reference_"):
+                        self.reference_ = check_reference(self.reference)
+                    self.net_ = self._make_net(self.n_features_in_, lik)
+                    self.net_.initialize()
+            except (RuntimeError, AssertionError) as exc:  # e.g. CUDA model, no CUDA here
+                raise ValueError(
+                    f"cannot build the network on device {self.device!r} ({exc}); "
+                    "use device='cpu' (for a saved model: load(path, device='cpu'))."
+                ) from None
+        try:
+            if "module" in state:
+                self.net_.module_.load_state_dict(state["module"])
+            if "optimizer" in state:
+                self.net_.optimizer_.load_state_dict(state["optimizer"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            detail = " ".join(str(exc).split())[:300]
+            raise ValueError(
+                "the stored weights do not fit the network built from the saved "
+                f"parameters (was a different module= passed?): {detail}"
+            ) from None
+        if "history" in state:
+            self.net_.history_ = History(list(state["history"]))
+        for key, attr in (("seed", "_seed"), ("n_fit_calls", "n_fit_calls_"), ("n_iter", "n_iter_")):
+            if state.get(key) is not None:
+                setattr(self, attr, int(state[key]))
+        return self
 
     # ---------------------------------------------------------------- inference
     def _check_latent(self, Z, name="Z"):
