@@ -447,7 +447,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             ) from None
         if "history" in state:
             self.net_.history_ = History(list(state["history"]))
-        for key, attr in (("seed", "_seed"), ("n_fit_calls", "n_fit_calls_"), ("n_iter", "n_iter_")):
+        counters = (("seed", "_seed"), ("n_fit_calls", "n_fit_calls_"), ("n_iter", "n_iter_"))
+        for key, attr in counters:
             if state.get(key) is not None:
                 setattr(self, attr, int(state[key]))
         return self

@@ -150,7 +150,8 @@ def test_cuda_model_loads_on_cpu_with_device(vae, digits, tmp_path):
 def test_custom_module_must_be_passed_at_load(digits, tmp_path):
     vae = LRAVAETransformer(2, module=Core, likelihood="bernoulli", max_epochs=1, random_state=0)
     path = save(vae.fit(digits[0][:100]), tmp_path / "x.lravae")
-    with pytest.raises(ValueError, match=r"custom module \((tests\.)?test_persistence\.Core\).*module="):
+    match = r"custom module \((tests\.)?test_persistence\.Core\).*module="
+    with pytest.raises(ValueError, match=match):
         load(path)
     loaded = load(path, module=Core)
     assert loaded.module is Core
