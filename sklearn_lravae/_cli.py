@@ -186,16 +186,12 @@ def _vectorizer(model):
 def _check_device(device):
     if device is None:
         return
-    import torch
+    from ._utils import check_device
 
     try:
-        kind = torch.device(device).type
-    except RuntimeError:
-        raise CLIError(
-            f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1)."
-        ) from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise CLIError(f"--device {device}: CUDA is not available here; use --device cpu.")
+        check_device(device, option="--device")
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def _progress(args):
@@ -418,7 +414,7 @@ def build_parser():
     p.add_argument("--output", default="lravae_demo.png", help="PNG of decoded samples")
     p.add_argument("--gamma", type=non_negative_float, default=0.1, help="LRE weight (0.1)")
     p.add_argument("--quick", action="store_true", help="3 epochs, for smoke tests")
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--random-state", type=int, default=0, help="seed of the whole demo (0)")
     p.set_defaults(func=cmd_demo)
 
     p = add(
@@ -440,17 +436,28 @@ def build_parser():
         default="auto",
         help="numeric data: bernoulli if all values are in [0, 1], else gaussian (auto)",
     )
-    p.add_argument("--hidden", default="256,128", help="hidden sizes, comma separated")
+    p.add_argument(
+        "--hidden", default="256,128", help="hidden layer sizes, comma separated (256,128)"
+    )
     p.add_argument("--core", choices=["mlp", "gru"], default="mlp", help="SMILES: decoder type")
     p.add_argument(
         "--straight-through",
         action="store_true",
         help="SMILES: the LRE term sees hard (argmax) decodes",
     )
-    p.add_argument("--max-epochs", type=non_negative_int, default=50)
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--lr", type=positive_float, default=1e-3)
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument(
+        "--max-epochs", type=non_negative_int, default=50, help="passes over the data (50)"
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=128, help="samples per gradient step (128)"
+    )
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (1e-3)")
+    p.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of weights, batch order, noise and reference samples (0)",
+    )
     progress_flags(p)
     device_flag(p)
     p.set_defaults(func=cmd_fit)
@@ -460,8 +467,8 @@ def build_parser():
         "encode data to latent means",
         "lravae transform model.lravae data.csv -o latents.npy",
     )
-    p.add_argument("model")
-    p.add_argument("data")
+    p.add_argument("model", help="model file written by 'lravae fit' (.lravae)")
+    p.add_argument("data", help="data of the kind the model was fitted on (.csv/.npy, or .smi)")
     p.add_argument("-o", "--output", required=True, help=".npy or .csv")
     device_flag(p)
     p.set_defaults(func=cmd_transform)
@@ -471,10 +478,18 @@ def build_parser():
         "decode samples from N(0, scale^2 I)",
         "lravae sample mol.lravae -n 100 --scale 2 -o samples.smi",
     )
-    p.add_argument("model")
-    p.add_argument("-n", "--n-samples", type=positive_int, default=100)
-    p.add_argument("--scale", type=positive_float, default=1.0)
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("model", help="model file written by 'lravae fit' (.lravae)")
+    p.add_argument(
+        "-n", "--n-samples", type=positive_int, default=100, help="number of samples (100)"
+    )
+    p.add_argument(
+        "--scale",
+        type=positive_float,
+        default=1.0,
+        help="latent standard deviation s: samples from N(0, s^2 I) (1.0); above 1 reaches "
+        "regions the training data do not cover",
+    )
+    p.add_argument("--random-state", type=int, default=0, help="seed of the latent samples (0)")
     p.add_argument("-o", "--output", required=True, help=".smi for molecules, else .npy/.csv")
     p.add_argument("--latent", default=None, help="also write the latent points (.npy/.csv)")
     device_flag(p)
@@ -486,7 +501,7 @@ def build_parser():
         "lravae optimize mol.lravae --objective qed --initial mols.smi --n-calls 100 "
         "--checkpoint run/ --resume",
     )
-    p.add_argument("model")
+    p.add_argument("model", help="model file written by 'lravae fit' (.lravae)")
     p.add_argument(
         "--objective",
         required=True,
@@ -504,18 +519,49 @@ def build_parser():
     p.add_argument("--train", default=None, help="extra unlabelled objects for retraining")
     p.add_argument("--n-calls", type=non_negative_int, default=100, help="evaluations (100)")
     p.add_argument(
-        "--n-random", type=non_negative_int, default=0, help="first N calls at random latents"
+        "--n-random", type=non_negative_int, default=0, help="first N calls at random latents (0)"
     )
     p.add_argument("--batch-size", type=positive_int, default=1, help="points per round (1)")
-    p.add_argument("--acq-func", choices=["EI", "LCB", "PI", "gp_hedge"], default="EI")
-    p.add_argument("--retrain-every", type=positive_int, default=None, help="retrain the VAE")
-    p.add_argument("--retrain-epochs", type=positive_int, default=3)
-    p.add_argument("--weight-k", type=positive_float, default=None, help="rank weighting (1e-3)")
-    p.add_argument("--lre-threshold", type=positive_float, default=None, help="consistency filter")
+    p.add_argument(
+        "--acq-func",
+        choices=["EI", "LCB", "PI", "gp_hedge"],
+        default="EI",
+        help="scikit-optimize acquisition function: expected improvement, lower confidence "
+        "bound, probability of improvement, or a hedge over the three (EI)",
+    )
+    p.add_argument(
+        "--retrain-every",
+        type=positive_int,
+        default=None,
+        help="retrain the VAE around the queried points every N evaluations (never)",
+    )
+    p.add_argument(
+        "--retrain-epochs",
+        type=positive_int,
+        default=3,
+        help="training epochs per retraining round (3)",
+    )
+    p.add_argument(
+        "--weight-k",
+        type=positive_float,
+        default=None,
+        help="rank-weight the retraining data with this k, e.g. 1e-3 (unweighted)",
+    )
+    p.add_argument(
+        "--lre-threshold",
+        type=positive_float,
+        default=None,
+        help="consistency filter: reject candidates whose hard-decode LRE exceeds this (off)",
+    )
     p.add_argument("--n-jobs", type=int, default=1, help="parallel evaluations per round")
     p.add_argument("--checkpoint", default=None, help="directory for resumable checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the run in --checkpoint")
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of the initial prior samples and of the search (0)",
+    )
     p.add_argument("-o", "--output", default=None, help="CSV of all evaluations")
     progress_flags(p)
     device_flag(p)
