@@ -50,6 +50,7 @@ from ._scoring import (
     smarts_score,
     tanimoto_similarity,
 )
+from ._selfies_codec import one_hot
 from ._tasks import (
     TASKS,
     albuterol_similarity,
@@ -115,6 +116,7 @@ __all__ = [
     "min_gaussian_modifier",
     "mpo_score",
     "novelty",
+    "one_hot",
     "osimertinib_mpo",
     "parse_formula",
     "penalized_logp",

@@ -1,18 +1,23 @@
-"""``SelfiesVectorizer``: SMILES <-> flattened one-hot SELFIES arrays."""
+"""``SelfiesVectorizer``: SMILES <-> SELFIES token arrays (one-hot, sparse or indices)."""
 
+import math
 import numbers
 
 import numpy as np
-import selfies as sf
-from rdkit import Chem
+import scipy.sparse as sp
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._smiles import check_smiles_list, format_indices, mol_from_smiles, rdkit_quiet
+from ._selfies_codec import check_dtype, decode_chunk, encode_chunk, index_dtype, one_hot
+from ._smiles import check_smiles_list, format_indices
 
 __all__ = ["SelfiesVectorizer"]
+
+_CHUNK = 10_000  # molecules per task: bounds the per-chunk Python lists
+_ROWS = 8_192  # rows per block when building or reading arrays (bounds temporaries)
 
 
 def _is_atom_token(token, pad_token):
@@ -20,18 +25,57 @@ def _is_atom_token(token, pad_token):
     return token != pad_token and "Branch" not in token and "Ring" not in token
 
 
+def _map_chunks(func, items, n_jobs):
+    """``func`` over chunks of ``items`` (joblib processes when ``n_jobs`` > 1)."""
+    n_jobs = effective_n_jobs(n_jobs)
+    size = _CHUNK if n_jobs == 1 else max(1, min(_CHUNK, math.ceil(len(items) / (4 * n_jobs))))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    if n_jobs == 1 or len(chunks) < 2:
+        return [func(c) for c in chunks]
+    return Parallel(n_jobs=n_jobs)(delayed(func)(c) for c in chunks)
+
+
+def _merge_chunks(results, n):
+    """One ``(tokens, ids, lengths)`` triple from the chunks of :func:`encode_chunk`."""
+    tokens, position = [], {}
+    remaps = []
+    for chunk_tokens, _, _ in results:
+        for t in chunk_tokens:
+            if t not in position:
+                position[t] = len(tokens) + 1
+                tokens.append(t)
+        remaps.append(np.array([0, *(position[t] for t in chunk_tokens)]))
+    width = max((r[1].shape[1] for r in results), default=0)
+    ids = np.zeros((n, width), dtype=index_dtype(len(tokens) + 1))
+    lengths = np.empty(n, dtype=np.int32)
+    start = 0
+    for (_, chunk_ids, chunk_lengths), remap in zip(results, remaps):
+        stop = start + len(chunk_lengths)
+        ids[start:stop, : chunk_ids.shape[1]] = remap.astype(ids.dtype)[chunk_ids]
+        lengths[start:stop] = chunk_lengths
+        start = stop
+    return tokens, ids, lengths
+
+
 class SelfiesVectorizer(TransformerMixin, BaseEstimator):
-    """Encode SMILES as flattened one-hot SELFIES arrays, and decode them back.
+    """Encode SMILES as SELFIES token arrays (one-hot, sparse or indices), and back.
 
     Each molecule is parsed with RDKit, written as its canonical SMILES,
     translated to SELFIES (``selfies.encoder``) and split into tokens. Position
     ``p`` of a molecule is a one-hot vector over the alphabet; sequences shorter
-    than ``n_positions_`` are filled with the padding token. The output is the
-    ``(n_samples, n_positions_ * n_tokens_)`` array that
+    than ``n_positions_`` are filled with the padding token. The default output
+    is the ``(n_samples, n_positions_ * n_tokens_)`` array that
     ``LRAVAETransformer(likelihood="categorical")`` models with one softmax
     per position. Because every SELFIES string decodes to a valid molecule,
     :meth:`inverse_transform` turns *any* array of per-position scores (for
     instance decoded latent points) into a valid molecule.
+
+    For large data sets, ``output="indices"`` returns the token index of each
+    position instead, ``(n_samples, n_positions_)`` of ``uint8`` (up to 256
+    tokens; ``uint16`` beyond): ``n_tokens_ * 4`` times smaller than the
+    float32 one-hot array (:func:`one_hot` expands a mini-batch of it), and
+    ``output="sparse"`` a SciPy CSR matrix like ``OneHotEncoder``. See the
+    user guide page "Large data sets".
 
     Parameters
     ----------
@@ -61,14 +105,30 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         Padding token (SELFIES' no-operation token, which the SELFIES decoder
         skips wherever it appears). Always column 0 of each position block.
     dtype : numpy dtype, default=numpy.float32
-        Dtype of the one-hot output.
+        Dtype of the one-hot values (``output="onehot"`` or ``"sparse"``), a
+        numeric or bool dtype: ``numpy.uint8`` or ``bool`` take a quarter of
+        the memory of float32. Not used by ``output="indices"``, whose dtype is
+        the smallest unsigned integer that holds ``n_tokens_ - 1``.
+    output : {"onehot", "sparse", "indices"}, default="onehot"
+        What :meth:`transform` returns: the dense flattened one-hot array of
+        shape ``(n_samples, n_positions_ * n_tokens_)``, the same as a
+        ``scipy.sparse.csr_matrix``, or the token indices of shape
+        ``(n_samples, n_positions_)`` (0 is padding). Rows, dropped rows and
+        :meth:`inverse_transform` are the same for all three.
+    n_jobs : int or None, default=None
+        Processes for the RDKit / SELFIES work of :meth:`fit`,
+        :meth:`transform` and :meth:`inverse_transform` (joblib, chunks of
+        molecules; the result does not depend on it). None means 1 unless in
+        a ``joblib.parallel_config`` context; -1 means all cores. Starting
+        the workers costs about a second, so it pays from a few thousand
+        molecules.
 
     Attributes
     ----------
     alphabet_ : ndarray of str of shape (n_tokens,)
         Tokens; ``alphabet_[0]`` is ``pad_token``, the others are sorted.
     vocabulary_ : dict
-        Token -> column index within a position block.
+        Token -> column index within a position block (the token index).
     n_tokens_ : int
         Alphabet size including the padding token (the ``n_categories`` of
         the categorical likelihood).
@@ -84,6 +144,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
     See Also
     --------
     sklearn_lravae.LRAVAETransformer : Use with ``likelihood="categorical"``.
+    one_hot : Expand token indices to one-hot rows (e.g. per mini-batch).
 
     Notes
     -----
@@ -105,6 +166,11 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
     (8, 7)
     >>> vec.inverse_transform(X).tolist()
     ['CCO', 'c1ccccc1']
+    >>> idx = vec.set_params(output="indices").transform(["OCC", "c1ccccc1"])
+    >>> idx.dtype, idx[0].tolist()
+    (dtype('uint8'), [4, 4, 5, 0, 0, 0, 0, 0])
+    >>> vec.inverse_transform(idx).tolist()
+    ['CCO', 'c1ccccc1']
     """
 
     _parameter_constraints = {
@@ -113,7 +179,9 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         "on_long": [StrOptions({"raise", "drop", "truncate"})],
         "on_error": [StrOptions({"raise", "drop"})],
         "pad_token": [str],
-        "dtype": "no_validation",
+        "dtype": "no_validation",  # check_dtype
+        "output": [StrOptions({"onehot", "sparse", "indices"})],
+        "n_jobs": [None, numbers.Integral],
     }
 
     def __init__(
@@ -125,6 +193,8 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         on_error="raise",
         pad_token="[nop]",
         dtype=np.float32,
+        output="onehot",
+        n_jobs=None,
     ):
         self.max_length = max_length
         self.alphabet = alphabet
@@ -132,29 +202,20 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         self.on_error = on_error
         self.pad_token = pad_token
         self.dtype = dtype
+        self.output = output
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ helpers
-    def _tokenize(self, smiles, name="X"):
-        """Token lists (None for invalid rows) and a dict of invalid reasons."""
-        smiles = check_smiles_list(smiles, name=name)
-        tokens, bad = [], {}
-        with rdkit_quiet():
-            for i, smi in enumerate(smiles):
-                mol = mol_from_smiles(smi)
-                if mol is None:
-                    bad.setdefault("SMILES that RDKit cannot parse (or empty)", []).append(i)
-                    tokens.append(None)
-                    continue
-                try:
-                    encoded = sf.encoder(Chem.MolToSmiles(mol))
-                except sf.EncoderError:
-                    encoded = None
-                if encoded is None:
-                    bad.setdefault("molecules SELFIES cannot encode", []).append(i)
-                    tokens.append(None)
-                    continue
-                tokens.append(list(sf.split_selfies(encoded)))
-        return tokens, bad
+    def _check_params(self):
+        self._validate_params()
+        check_dtype(self.dtype, "dtype")
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs=0 runs nothing; pass None or 1 (one process) or -1 (all).")
+
+    def _encode(self, X):
+        """``(tokens, ids, lengths)`` of the SMILES ``X`` (see :func:`encode_chunk`)."""
+        smiles = check_smiles_list(X, name="X")
+        return _merge_chunks(_map_chunks(encode_chunk, smiles, self.n_jobs), len(smiles))
 
     def _check_alphabet_param(self):
         alphabet = [str(t) for t in np.asarray(self.alphabet, dtype=object).ravel()]
@@ -162,53 +223,63 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
             raise ValueError("alphabet contains duplicate tokens; pass each token once.")
         return [self.pad_token, *sorted(set(alphabet) - {self.pad_token})]
 
-    def _apply_policies(self, tokens, bad, n_positions, vocabulary):
-        """Resolve invalid / unknown / long rows; return kept row indices."""
+    def _apply_policies(self, tokens, ids, lengths, n_positions, vocabulary):
+        """Resolve invalid / unknown / long rows; return the boolean mask of kept rows."""
+        bad = {}
+        for code, reason in [
+            (-1, "SMILES that RDKit cannot parse (or empty)"),
+            (-2, "molecules SELFIES cannot encode"),
+        ]:
+            if (rows := np.flatnonzero(lengths == code)).size:
+                bad[reason] = rows
+        invalid = lengths < 0
         if vocabulary is not None:
-            unknown = [
-                i for i, t in enumerate(tokens) if t is not None and not set(t) <= vocabulary
-            ]
-            if unknown:
-                bad["molecules with tokens outside the fitted alphabet"] = unknown
+            unknown_ids = [j + 1 for j, t in enumerate(tokens) if t not in vocabulary]
+            if unknown_ids:
+                unknown = np.isin(ids, unknown_ids).any(axis=1)
+                bad["molecules with tokens outside the fitted alphabet"] = np.flatnonzero(unknown)
+                invalid |= unknown
         if bad and self.on_error == "raise":
-            detail = "; ".join(f"{k}: indices {format_indices(v)}" for k, v in bad.items())
+            detail = "; ".join(f"{k}: indices {format_indices(v.tolist())}" for k, v in bad.items())
             raise ValueError(
                 f"Invalid molecules in the input ({detail}). Fix or remove them, or pass "
                 "on_error='drop' to drop them (their indices go to dropped_indices_)."
             )
-        invalid = {i for v in bad.values() for i in v}
-        long_rows = [
-            i
-            for i, t in enumerate(tokens)
-            if i not in invalid and n_positions is not None and len(t) > n_positions
-        ]
-        if long_rows and self.on_long == "raise":
+        long_rows = np.zeros_like(invalid)
+        if n_positions is not None:
+            long_rows = ~invalid & (lengths > n_positions)
+        if long_rows.any() and self.on_long == "raise":
             raise ValueError(
-                f"{len(long_rows)} molecule(s) have more than max_length={n_positions} "
-                f"SELFIES tokens (indices {format_indices(long_rows)}). Increase "
-                "max_length (or leave it None at fit), or pass on_long='drop' or "
+                f"{long_rows.sum()} molecule(s) have more than max_length={n_positions} "
+                f"SELFIES tokens (indices {format_indices(np.flatnonzero(long_rows).tolist())}). "
+                "Increase max_length (or leave it None at fit), or pass on_long='drop' or "
                 "on_long='truncate'."
             )
-        dropped = set(invalid)
-        truncated = []
-        if self.on_long == "drop":
-            dropped |= set(long_rows)
-        elif self.on_long == "truncate":
-            truncated = long_rows
-            for i in long_rows:
-                tokens[i] = tokens[i][:n_positions]
-        self.dropped_indices_ = np.array(sorted(dropped), dtype=np.intp)
-        self.truncated_indices_ = np.array(truncated, dtype=np.intp)
-        return [i for i in range(len(tokens)) if i not in dropped]
+        dropped = invalid | long_rows if self.on_long == "drop" else invalid
+        truncated = long_rows if self.on_long == "truncate" else np.zeros_like(long_rows)
+        self.dropped_indices_ = np.flatnonzero(dropped).astype(np.intp)
+        self.truncated_indices_ = np.flatnonzero(truncated).astype(np.intp)
+        return ~dropped
 
-    def _one_hot(self, tokens, keep):
-        index = np.zeros((len(keep), self.n_positions_), dtype=np.intp)  # 0 = padding
-        for row, i in enumerate(keep):
-            seq = [self.vocabulary_[t] for t in tokens[i]]
-            index[row, : len(seq)] = seq
-        X = np.zeros((len(keep), self.n_positions_, self.n_tokens_), dtype=self.dtype)
-        np.put_along_axis(X, index[..., None], 1, axis=-1)
-        return X.reshape(len(keep), self.n_positions_ * self.n_tokens_)
+    def _output(self, tokens, ids, keep):
+        """The output array of the kept rows, in the form ``output`` asks for."""
+        n_positions, width = self.n_positions_, min(ids.shape[1], self.n_positions_)
+        remap = [0, *(self.vocabulary_.get(t, 0) for t in tokens)]
+        remap = np.array(remap, dtype=index_dtype(self.n_tokens_))
+        rows = np.flatnonzero(keep)
+        idx = np.zeros((len(rows), n_positions), dtype=remap.dtype)
+        for s in range(0, len(rows), _ROWS):
+            idx[s : s + _ROWS, :width] = remap[ids[rows[s : s + _ROWS], :width]]
+        if self.output == "indices":
+            return idx
+        if self.output == "onehot":
+            return one_hot(idx, self.n_tokens_, dtype=self.dtype)
+        n, k = idx.size, self.n_tokens_
+        itype = np.int32 if max(n, n_positions * k) < 2**31 else np.int64
+        columns = (np.arange(n_positions, dtype=itype) * k + idx).ravel()
+        indptr = np.arange(0, n + 1, n_positions, dtype=itype)
+        data = np.ones(n, dtype=self.dtype)
+        return sp.csr_matrix((data, columns, indptr), shape=(len(rows), n_positions * k))
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -231,31 +302,37 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         return self
 
     def _fit(self, X):
-        tokens, bad = self._tokenize(X)
+        check_dtype(self.dtype, "dtype")
+        tokens, ids, lengths = self._encode(X)
         vocabulary = None
         if self.alphabet is not None:
             alphabet = self._check_alphabet_param()
             vocabulary = set(alphabet)
-        keep = self._apply_policies(tokens, bad, self.max_length, vocabulary)
-        if not keep:
+        keep = self._apply_policies(tokens, ids, lengths, self.max_length, vocabulary)
+        if not keep.any():
             raise ValueError(
                 "No valid molecule left to fit SelfiesVectorizer on "
-                f"({len(tokens)} given, all dropped)."
+                f"({len(lengths)} given, all dropped)."
             )
-        if self.alphabet is None:
-            seen = set().union(*(tokens[i] for i in keep)) - {self.pad_token}
-            alphabet = [self.pad_token, *sorted(seen)]
         if self.max_length is None:
-            self.n_positions_ = max(len(tokens[i]) for i in keep)
+            self.n_positions_ = int(lengths[keep].max())
         else:
             self.n_positions_ = int(self.max_length)
+        if self.alphabet is None:
+            present = np.zeros(len(tokens) + 1, dtype=bool)
+            rows = np.flatnonzero(keep)
+            for s in range(0, len(rows), _ROWS):
+                block = ids[rows[s : s + _ROWS], : self.n_positions_]
+                present[: block.max(initial=0) + 1] |= np.bincount(block.ravel()) > 0
+            seen = {tokens[j - 1] for j in np.flatnonzero(present[1:]) + 1} - {self.pad_token}
+            alphabet = [self.pad_token, *sorted(seen)]
         self.alphabet_ = np.array(alphabet, dtype=object)
         self.vocabulary_ = {t: j for j, t in enumerate(alphabet)}
         self.n_tokens_ = len(alphabet)
-        return tokens, keep
+        return tokens, ids, keep
 
     def fit_transform(self, X, y=None):
-        """Fit to ``X`` and return its one-hot encoding (tokenising once).
+        """Fit to ``X`` and return its encoding (tokenising once).
 
         Parameters
         ----------
@@ -266,16 +343,16 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_kept, n_positions * n_tokens)
-            One-hot encoding of the kept molecules (see ``dropped_indices_``).
+        X_new : ndarray or sparse matrix
+            Encoding of the kept molecules (see ``dropped_indices_``), in the
+            form of ``output`` (see :meth:`transform`).
         """
-        self._validate_params()
-        tokens, keep = self._fit(X)
-        return self._one_hot(tokens, keep)
+        self._check_params()
+        return self._output(*self._fit(X))
 
     # ---------------------------------------------------------------- transform
     def transform(self, X):
-        """One-hot encode SMILES.
+        """Encode SMILES as one-hot rows, a sparse matrix or token indices.
 
         Parameters
         ----------
@@ -284,38 +361,79 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_kept, n_positions * n_tokens)
-            Flattened one-hot arrays; rows of dropped molecules (see
-            ``dropped_indices_``) are left out.
+        X_new : ndarray or scipy.sparse.csr_matrix
+            ``output="onehot"``: flattened one-hot arrays of shape
+            ``(n_kept, n_positions_ * n_tokens_)`` and dtype ``dtype``;
+            ``"sparse"``: the same as a CSR matrix; ``"indices"``: token
+            indices of shape ``(n_kept, n_positions_)``. Rows of dropped
+            molecules (see ``dropped_indices_``) are left out.
         """
         check_is_fitted(self)
-        tokens, bad = self._tokenize(X)
-        keep = self._apply_policies(tokens, bad, self.n_positions_, set(self.vocabulary_))
-        return self._one_hot(tokens, keep)
+        self._check_params()
+        tokens, ids, lengths = self._encode(X)
+        keep = self._apply_policies(tokens, ids, lengths, self.n_positions_, self.vocabulary_)
+        return self._output(tokens, ids, keep)
 
-    def _check_array(self, X):
+    def _token_indices(self, X):
+        """Per-position argmax token indices ``(n, n_positions_)`` of any accepted input."""
         check_is_fitted(self)
-        X = np.asarray(X) if not hasattr(X, "toarray") else X.toarray()
-        if X.ndim == 3:
-            X = X.reshape(X.shape[0], -1)
-        X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
-        n_features = self.n_positions_ * self.n_tokens_
-        if X.shape[1] != n_features:
+        n_positions, n_tokens = self.n_positions_, self.n_tokens_
+        if not sp.issparse(X):
+            X = np.asarray(X)
+            if X.ndim == 3:
+                X = X.reshape(X.shape[0], -1)
+        n_features = X.shape[1] if X.ndim == 2 else None
+        is_int = not sp.issparse(X) and X.dtype.kind in "iu"
+        if n_features == n_positions and is_int:
+            if X.size and (X.min() < 0 or X.max() >= n_tokens):
+                raise ValueError(
+                    f"X holds token indices outside [0, n_tokens_ - 1] = [0, {n_tokens - 1}]; "
+                    "pass indices from transform(output='indices') of this vectoriser."
+                )
+            return self._fill_empty(X.astype(np.intp), None)
+        if n_features != n_positions * n_tokens:
             raise ValueError(
-                f"X has {X.shape[1]} features, but this SelfiesVectorizer produces "
-                f"n_positions_ * n_tokens_ = {self.n_positions_} * {self.n_tokens_} = "
-                f"{n_features}; pass one-hot or probability arrays of that width."
+                f"X has {n_features} features, but this SelfiesVectorizer produces "
+                f"n_positions_ * n_tokens_ = {n_positions} * {n_tokens} = "
+                f"{n_positions * n_tokens} (one-hot, sparse or probability arrays) or "
+                f"n_positions_ = {n_positions} integer token indices; pass one of those."
             )
-        return X.reshape(X.shape[0], self.n_positions_, self.n_tokens_)
+        idx = np.empty((X.shape[0], n_positions), dtype=np.intp)
+        for s in range(0, X.shape[0], _ROWS):
+            block = X[s : s + _ROWS]
+            block = block.toarray() if sp.issparse(block) else block
+            block = check_array(block, dtype=[np.float64, np.float32], input_name="X")
+            scores = block.reshape(-1, n_positions, n_tokens)
+            idx[s : s + _ROWS] = self._fill_empty(scores.argmax(-1), scores)
+        return idx
+
+    def _fill_empty(self, idx, scores):
+        """Give rows without any atom token their most likely atom at position 0.
+
+        ``scores`` None (token indices) acts as the one-hot of ``idx``.
+        """
+        is_atom = np.array([_is_atom_token(t, self.pad_token) for t in self.alphabet_])
+        if is_atom.any():
+            empty = ~is_atom[idx].any(axis=1)
+            if empty.any():
+                if scores is None:
+                    idx[empty, 0] = np.flatnonzero(is_atom)[0]
+                else:
+                    first = np.where(is_atom, scores[empty, 0, :], -np.inf)
+                    idx[empty, 0] = first.argmax(-1)
+        return idx
 
     def to_selfies(self, X):
-        """Argmax-decode one-hot or probability arrays to SELFIES strings.
+        """Argmax-decode one-hot, probability or token-index arrays to SELFIES strings.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_positions * n_tokens)
-            One-hot or per-position scores (probabilities or logits); a 3-D
-            array ``(n_samples, n_positions_, n_tokens_)`` is accepted too.
+        X : array-like or sparse matrix of shape (n_samples, n_positions * n_tokens)
+            One-hot (any numeric or bool dtype, dense or sparse) or
+            per-position scores (probabilities or logits); a 3-D array
+            ``(n_samples, n_positions_, n_tokens_)`` is accepted too, and so
+            are integer token indices of shape ``(n_samples, n_positions_)``
+            (``output="indices"``).
 
         Returns
         -------
@@ -331,22 +449,13 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         >>> vec.to_selfies(vec.transform(["CO"])).tolist()
         ['[C][O]']
         """
-        scores = self._check_array(X)
-        idx = scores.argmax(-1)
+        idx = self._token_indices(X)
         alphabet = self.alphabet_
-        is_atom = np.array([_is_atom_token(t, self.pad_token) for t in alphabet])
-        if is_atom.any():
-            # a sequence without any atom token decodes to the empty molecule:
-            # position 0 then takes its most likely atom token instead
-            empty = ~is_atom[idx].any(axis=1)
-            if empty.any():
-                first = np.where(is_atom, scores[empty, 0, :], -np.inf)
-                idx[empty, 0] = first.argmax(-1)
         pad = self.vocabulary_[self.pad_token]
         return np.array(["".join(alphabet[row[row != pad]]) for row in idx], dtype=object)
 
     def inverse_transform(self, X):
-        """Decode one-hot or probability arrays to canonical SMILES.
+        """Decode one-hot, probability or token-index arrays to canonical SMILES.
 
         Each position takes its most likely token (argmax); padding tokens are
         skipped wherever they appear; the SELFIES string is decoded and written
@@ -357,29 +466,27 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         trained model rarely needs this: training molecules always start with
         an atom). Rows that are exactly one-hot on padding only (no atom token
         with a non-zero score either) still give an atom, the first of the
-        alphabet.
+        alphabet; token indices act as their one-hot rows.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_positions * n_tokens)
-            One-hot arrays or per-position scores (e.g. the decoder
-            probabilities of ``LRAVAETransformer.inverse_transform``).
+        X : array-like or sparse matrix of shape (n_samples, n_positions * n_tokens)
+            Any output of :meth:`transform` (one-hot, sparse or token indices
+            of shape ``(n_samples, n_positions_)``), or per-position scores
+            (e.g. the decoder probabilities of
+            ``LRAVAETransformer.inverse_transform``).
 
         Returns
         -------
         smiles : ndarray of str of shape (n_samples,)
             Canonical SMILES (object dtype).
         """
-        out = []
-        with rdkit_quiet():
-            for s in self.to_selfies(X):
-                smi = sf.decoder(s) if s else ""
-                mol = mol_from_smiles(smi)
-                out.append(smi if mol is None else Chem.MolToSmiles(mol))
+        selfies = list(self.to_selfies(X))
+        out = [s for chunk in _map_chunks(decode_chunk, selfies, self.n_jobs) for s in chunk]
         return np.array(out, dtype=object)
 
     def get_feature_names_out(self, input_features=None):
-        """Output feature names ``"pos{p}_{token}"``.
+        """Output feature names: ``"pos{p}_{token}"``, or ``"pos{p}"`` for indices.
 
         Parameters
         ----------
@@ -388,10 +495,14 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        feature_names_out : ndarray of str of shape (n_positions * n_tokens,)
-            One name per output column.
+        feature_names_out : ndarray of str
+            One name per output column: ``n_positions_ * n_tokens_`` names
+            for the one-hot and sparse outputs, ``n_positions_`` for
+            ``output="indices"``.
         """
         check_is_fitted(self)
+        if self.output == "indices":
+            return np.array([f"pos{p}" for p in range(self.n_positions_)], dtype=object)
         return np.array(
             [f"pos{p}_{t}" for p in range(self.n_positions_) for t in self.alphabet_],
             dtype=object,
