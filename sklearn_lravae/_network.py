@@ -74,7 +74,7 @@ class VAE(nn.Module):
     core : torch.nn.Module
         Module with ``encode(x) -> (mu, logvar)`` and ``decode(z) -> out``.
     likelihood : torch.nn.Module
-        One of the likelihoods of :mod:`sklearn_lravae._likelihood`.
+        One of the likelihoods of ``sklearn_lravae._likelihood``.
     """
 
     def __init__(self, core, likelihood):
