@@ -1,4 +1,10 @@
-"""Sphinx configuration of the sklearn-lravae documentation."""
+"""Sphinx configuration of the sklearn-lravae documentation.
+
+Build with ``bash .ci/docs`` (nitpicky, warnings are errors, every gallery example
+runs); ``LRAVAE_DOCS_QUICK=1`` runs one example only and ``LRAVAE_DOCS_OFFLINE=1``
+skips the reachability check of the intersphinx sites. Helpers live in
+``_ext/lravae_docs.py``; see ``contributing.rst`` for the build times.
+"""
 
 import os
 import sys
@@ -6,12 +12,18 @@ from pathlib import Path
 
 import sklearn_lravae
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS / "_ext"))
+
+from lravae_docs import intersphinx_mapping as _intersphinx  # noqa: E402
+from lravae_docs import write_cli_reference  # noqa: E402
 
 project = "sklearn-lravae"
 author = "sklearn-lravae developers"
 copyright = "2026, sklearn-lravae developers"
 release = version = sklearn_lravae.__version__
+REPOSITORY = "https://github.com/sklearn-lravae/sklearn-lravae"
+PAPER = "https://arxiv.org/abs/2302.02399"
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -20,26 +32,117 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",
+    "lravae_docs",
 ]
 
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+templates_path = ["_templates"]
+exclude_patterns = [
+    "_build",
+    "_static",
+    "_intersphinx",
+    "_ext",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.md5",
+    "auto_examples/*.zip",
+]
+nitpicky = True  # .ci/docs also passes -n
+
+# ----------------------------------------------------------------- API pages
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()
 
-templates_path = ["_templates"]
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+# parameter types link to their documentation ("array-like" -> NumPy glossary, ...)
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "LRAVAETransformer": "sklearn_lravae.LRAVAETransformer",
+    "LatentBayesSearch": "sklearn_lravae.LatentBayesSearch",
+    "SelfiesVectorizer": "sklearn_lravae.chem.SelfiesVectorizer",
+    "BaseReference": "sklearn_lravae.reference.BaseReference",
+    "VAE": "sklearn_lravae._network.VAE",
+    "MLPCore": "sklearn_lravae._network.MLPCore",
+    "SequenceCore": "sklearn_lravae._network.SequenceCore",
+    "StraightThroughCore": "sklearn_lravae._network.StraightThroughCore",
+    "Pipeline": "sklearn.pipeline.Pipeline",
+    "estimator": ":term:`estimator <sklearn:estimator>`",
+    "regressor": ":term:`regressor <sklearn:regressor>`",
+    "RandomState": "numpy.random.RandomState",
+    "PathLike": "os.PathLike",
+    "LRAVANet": "skorch.net.NeuralNet",  # the package's NeuralNet subclass
+    "OptimizeResult": "scipy.optimize.OptimizeResult",
+}
+numpydoc_xref_ignore = {
+    # words of type descriptions ("list of str of shape (n_samples,)")
+    "of", "or", "and", "shape", "default", "optional", "instance", "type", "in", "one",
+    "object", "objects", "reference", "distribution", "references", "floats", "callables",
+    "numpy", "dtype", "height", "width", "len", "sparse", "matrix",
+    # shape names
+    "n", "m", "n_samples", "n_features", "n_components", "n_classes", "n_hidden",
+    "n_tokens", "n_positions", "n_points", "n_queries", "n_observations", "n_initial",
+    "n_evaluated", "n_dims", "n_centres", "n_kept", "n_real", "n_fake", "n_samples_a",
+    "n_samples_b", "n_components_mixture", "n_features_in_", "n_output_dims",
+    # values
+    "nop",
+}  # fmt: skip
+
+# ----------------------------------------------------------------- cross-links
+intersphinx_mapping, _INTERSPHINX_SUMMARY = _intersphinx()
+intersphinx_timeout = 10
+print(_INTERSPHINX_SUMMARY)
+nitpick_ignore = [
+    # torch.nn.Module.forward's docstring, inherited by VAE.forward, says :class:`Module`
+    ("py:class", "Module"),
+]
+
+# ----------------------------------------------------------------- HTML
 html_theme = "pydata_sphinx_theme"
-html_title = "sklearn-lravae"
-html_static_path = []
-html_theme_options = {"navigation_with_keys": False}
+html_title = f"sklearn-lravae {version}"
+html_static_path = ["_static"]
+html_css_files = ["lravae.css"]
+mathjax_path = "mathjax/tex-chtml.js"  # vendored: formulas render offline
+html_theme_options = {
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 9,
+    "logo": {"text": "sklearn-lravae"},
+    "navbar_start": ["navbar-logo", "version"],
+    "icon_links": [
+        {"name": "Source on GitHub", "url": REPOSITORY, "icon": "fa-brands fa-github"},
+        {"name": "Paper (arXiv 2302.02399)", "url": PAPER, "icon": "fa-solid fa-file-lines"},
+    ],
+    "secondary_sidebar_items": ["page-toc"],
+    "show_toc_level": 2,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+# pages without sub-pages get no (empty) "Section Navigation" sidebar
+html_sidebars = {
+    page: []
+    for page in [
+        "index",
+        "install",
+        "quickstart",
+        "tutorial",
+        "cli",
+        "faq",
+        "changelog",
+        "citing",
+        "contributing",
+        "license",
+        "architecture",
+        "scale",
+    ]
+}
+html_context = {"repository": REPOSITORY, "paper": PAPER}
 
-intersphinx_mapping = {}  # no network on the build machines
-
-# The gallery runs every examples/plot_*.py (a few minutes on 2 CPU cores; .ci/docs does
-# this). LRAVAE_DOCS_QUICK=1 runs only the fastest one, for a smoke build; the others are
-# then shown without their output.
+# ----------------------------------------------------------------- gallery
+# The gallery runs every examples/plot_*.py (.ci/docs does this; times in
+# contributing.rst). LRAVAE_DOCS_QUICK=1 runs only the fastest one, for a smoke
+# build; the others are then shown without their output.
 QUICK = os.environ.get("LRAVAE_DOCS_QUICK") == "1"
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
@@ -55,31 +158,5 @@ sphinx_gallery_conf = {
     "reference_url": {"sklearn_lravae": None},
 }
 
-
-def _write_cli_help():
-    """Write ``lravae --help`` and each subcommand's help for ``cli.rst``."""
-    os.environ["COLUMNS"] = "90"  # argparse wraps to the terminal width
-    from sklearn_lravae._cli import build_parser
-
-    parser = build_parser()
-    parts = ["$ lravae --help", parser.format_help()]
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for name, subparser in sub.choices.items():
-        parts += [f"$ lravae {name} --help", subparser.format_help()]
-    out = Path(__file__).resolve().parent / "generated" / "cli_help.txt"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(parts))
-
-
-_write_cli_help()
-
-
-def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
-    """Hide scikit-learn's generated metadata-routing methods from the API pages."""
-    if name.startswith("set_") and name.endswith("_request") or name == "get_metadata_routing":
-        return True
-    return skip
-
-
-def setup(app):
-    app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
+# ----------------------------------------------------------------- generated pages
+write_cli_reference(DOCS / "generated" / "cli_reference.inc")
