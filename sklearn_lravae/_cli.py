@@ -32,8 +32,6 @@ categorical LRA-VAE pipeline. Outputs: .npy, .csv, or .smi for molecules.
 Exit status: 0 success, 1 bad file or data, 2 bad arguments, 130 interrupted.
 """
 
-OBJECTIVES = ("qed", "logp", "penalized_logp", "sa_score")
-
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 1."""
@@ -294,17 +292,16 @@ def _objective(name, molecules, vectorized):
     """Return ``(callable, vectorized)`` for ``--objective``."""
     from . import chem
 
-    if name in OBJECTIVES:
+    if ":" not in name:  # a name of chem.list_objectives()
+        try:
+            fn = chem.get_objective(name)
+        except ValueError as exc:
+            raise CLIError(f"--objective: {str(exc).rstrip('.')}, or module:function.") from None
         if not molecules:
             raise CLIError(f"--objective {name} needs a molecule model (fitted on SMILES).")
-        fn = getattr(chem, name)
-        if name == "sa_score":  # lower is better: maximise its negative
+        if fn is chem.sa_score:  # lower is better: maximise its negative
             return (lambda smiles: -fn(smiles)), True
         return fn, True
-    if ":" not in name:
-        raise CLIError(
-            f"--objective must be one of {', '.join(OBJECTIVES)} or module:function, got {name!r}."
-        )
     module, _, attr = name.partition(":")
     sys.path.insert(0, str(Path.cwd()))
     try:
