@@ -6,9 +6,9 @@
 - Objectives, vectorised over lists of SMILES (``f(smiles, n_jobs=None)``, NaN
   for invalid molecules): :func:`qed`, :func:`logp`, :func:`sa_score`,
   :func:`penalized_logp`, and the GuacaMol goal-directed tasks under their
-  TDC / PMO names (:data:`TASKS`: :func:`celecoxib_rediscovery`, ...,
+  TDC / PMO names (``chem.TASKS``: :func:`celecoxib_rediscovery`, ...,
   :func:`scaffold_hop`). :func:`get_objective` finds any of them by name
-  (:func:`list_objectives`, :data:`OBJECTIVES`).
+  (:func:`list_objectives`, ``chem.OBJECTIVES``).
 - Building blocks of the tasks, to define new ones: :func:`tanimoto_similarity`,
   :func:`descriptor_score`, :func:`atom_count_score`, :func:`smarts_score`,
   :func:`isomer_score` and the combiner :func:`mpo_score`, with GuacaMol's score

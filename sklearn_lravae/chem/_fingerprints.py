@@ -61,7 +61,7 @@ def check_fingerprint(kind):
 
 
 def fingerprint(mol, kind):
-    """The ``kind`` fingerprint (see :data:`FINGERPRINTS`) of the RDKit molecule ``mol``."""
+    """The ``kind`` fingerprint (see ``chem.FINGERPRINTS``) of the RDKit molecule ``mol``."""
     if kind == "PHCO":
         return _pharmacophore(mol)
     if kind == "PATH":

@@ -68,8 +68,8 @@ class Oracle:
         Unique molecules evaluated so far (also ``len(oracle)``).
     remaining : int or None
         Evaluations left (None without a budget).
-    history : list of (str, float)
-        ``(canonical SMILES, score)`` in order of first evaluation.
+    history : list of tuple
+        ``(canonical SMILES, score)`` pairs in order of first evaluation.
 
     Examples
     --------

@@ -95,6 +95,7 @@ class MoleculeScorer:
     vectorized = True
 
     def score_mol(self, mol):  # pragma: no cover - abstract
+        """Score of one RDKit molecule (a float; may raise ValueError for an odd molecule)."""
         raise NotImplementedError
 
     def __call__(self, smiles, n_jobs=None):
@@ -198,7 +199,7 @@ def descriptor_score(descriptor, modifier=None):
     Parameters
     ----------
     descriptor : str or callable
-        A name of :data:`DESCRIPTORS` (``"logp"``, ``"tpsa"``, ``"bertz"``,
+        A name of ``chem.DESCRIPTORS`` (``"logp"``, ``"tpsa"``, ``"bertz"``,
         ``"mol_weight"``, ``"qed"``, ``"num_h_donors"``, ``"num_h_acceptors"``,
         ``"num_rotatable_bonds"``, ``"num_rings"``, ``"num_aromatic_rings"``,
         ``"num_atoms"``), or a picklable callable ``mol -> float``.
@@ -325,8 +326,8 @@ def parse_formula(formula):
 
     Returns
     -------
-    elements : list of (str, int)
-        In the order of the formula.
+    elements : list of tuple
+        ``(element, count)`` pairs in the order of the formula.
 
     Examples
     --------

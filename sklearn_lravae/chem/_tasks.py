@@ -180,17 +180,17 @@ _SPECS = {
     ),
     "isomers_c7h8n2o2": (
         _P(isomer_score, "C7H8N2O2"),
-        "Isomers of C7H8N2O2: ``isomer_score('C7H8N2O2')`` (geometric mean).",
+        "``isomer_score('C7H8N2O2')`` (geometric mean).",
         "Cc1ccc([N+](=O)[O-])cc1N",
     ),
     "isomers_c9h10n2o2pf2cl": (
         _P(isomer_score, "C9H10N2O2PF2Cl"),
-        "Isomers of C9H10N2O2PF2Cl: ``isomer_score('C9H10N2O2PF2Cl')`` (geometric mean).",
+        "``isomer_score('C9H10N2O2PF2Cl')`` (geometric mean).",
         "CCCCCCCC",
     ),
     "isomers_c11h24": (
         _P(isomer_score, "C11H24"),
-        "Isomers of C11H24: ``isomer_score('C11H24')`` (geometric mean).",
+        "``isomer_score('C11H24')`` (geometric mean).",
         "CCCCCCCCCCC",
     ),
     "median1": (
@@ -209,21 +209,21 @@ _SPECS = {
     ),
     "osimertinib_mpo": (
         _osimertinib,
-        "Osimertinib MPO, geometric mean of: FCFP4 Tanimoto to osimertinib with "
+        "Geometric mean of: FCFP4 Tanimoto to osimertinib with "
         "``clipped_modifier(0.8)``; ECFP6 Tanimoto with ``min_gaussian_modifier(0.85, 0.1)``; "
         "TPSA with ``max_gaussian_modifier(100, 10)``; logP with ``min_gaussian_modifier(1, 1)``.",
         OSIMERTINIB,
     ),
     "fexofenadine_mpo": (
         _fexofenadine,
-        "Fexofenadine MPO, geometric mean of: atom-pair Tanimoto to fexofenadine with "
+        "Geometric mean of: atom-pair Tanimoto to fexofenadine with "
         "``clipped_modifier(0.8)``; TPSA with ``max_gaussian_modifier(90, 10)``; logP with "
         "``min_gaussian_modifier(4, 1)``.",
         FEXOFENADINE,
     ),
     "ranolazine_mpo": (
         _ranolazine,
-        "Ranolazine MPO, geometric mean of: atom-pair Tanimoto to ranolazine with "
+        "Geometric mean of: atom-pair Tanimoto to ranolazine with "
         "``clipped_modifier(0.7)``; logP with ``max_gaussian_modifier(7, 1)``; fluorine count "
         "with ``gaussian_modifier(1, 1)``; TPSA with ``max_gaussian_modifier(95, 20)``.",
         RANOLAZINE,
@@ -235,7 +235,7 @@ _SPECS = {
                 descriptor_score("num_aromatic_rings", gaussian_modifier(2, 0.5)),
             ]
         ),
-        "Perindopril with two aromatic rings, geometric mean of: ECFP4 Tanimoto to "
+        "Perindopril with two aromatic rings; geometric mean of: ECFP4 Tanimoto to "
         "perindopril; aromatic ring count with ``gaussian_modifier(2, 0.5)``.",
         PERINDOPRIL,
     ),
@@ -246,44 +246,71 @@ _SPECS = {
                 descriptor_score("num_rings", gaussian_modifier(3, 0.5)),
             ]
         ),
-        "Amlodipine with three rings, geometric mean of: ECFP4 Tanimoto to amlodipine; "
+        "Amlodipine with three rings; geometric mean of: ECFP4 Tanimoto to amlodipine; "
         "ring count with ``gaussian_modifier(3, 0.5)``.",
         AMLODIPINE,
     ),
     "sitagliptin_mpo": (
         _sitagliptin,
-        "Sitagliptin's properties but not its structure, geometric mean of: ECFP4 Tanimoto "
+        "Sitagliptin's properties but not its structure; geometric mean of: ECFP4 Tanimoto "
         "to sitagliptin with ``gaussian_modifier(0, 0.1)``; logP and TPSA with Gaussians "
         "(sigma 0.2 and 5) centred on sitagliptin's; ``isomer_score('C16H15F6N5O')``.",
         SITAGLIPTIN,
     ),
     "zaleplon_mpo": (
         lambda: mpo_score([tanimoto_similarity(ZALEPLON), isomer_score("C19H17N3O2")]),
-        "Zaleplon with another formula, geometric mean of: ECFP4 Tanimoto to zaleplon; "
+        "Zaleplon with another formula; geometric mean of: ECFP4 Tanimoto to zaleplon; "
         "``isomer_score('C19H17N3O2')``.",
         ZALEPLON,
     ),
     "valsartan_smarts": (
         _valsartan,
-        f"Valsartan SMARTS with sitagliptin's properties, geometric mean of: "
+        f"Valsartan's SMARTS with sitagliptin's properties; geometric mean of: "
         f"``smarts_score('{VALSARTAN_SMARTS}')``; logP, TPSA and Bertz complexity with "
         "Gaussians (sigma 0.2, 5, 30) centred on sitagliptin's.",
         "CCCCC(=O)N(Cc1ccc(-c2ccccc2-c2nn[nH]n2)cc1)[C@@H](C(C)C)C(=O)O",
     ),
     "deco_hop": (
         _deco_hop,
-        "Decoration hop, arithmetic mean of: PHCO (Gobbi 2D pharmacophore) Tanimoto to "
+        "Change the decoration, keep the scaffold; arithmetic mean of: PHCO (Gobbi 2D "
+        "pharmacophore) Tanimoto to "
         f"``{HOP_START}`` with ``clipped_modifier(0.85)``; absence of ``CS([#6])(=O)=O`` and "
         f"of ``[#7]-c1ccc2ncsc2c1``; presence of the scaffold ``{HOP_SCAFFOLD}``.",
         HOP_START,
     ),
     "scaffold_hop": (
         _scaffold_hop,
-        "Scaffold hop, arithmetic mean of: PHCO Tanimoto to the deco-hop start molecule "
+        "Change the scaffold, keep the decoration; arithmetic mean of: PHCO Tanimoto to the "
+        "deco-hop start molecule "
         f"with ``clipped_modifier(0.75)``; presence of the decoration ``{HOP_DECORATION}``; "
         f"absence of the scaffold ``{HOP_SCAFFOLD}``.",
         HOP_START,
     ),
+}
+
+#: GuacaMol's benchmark names.
+_TITLES = {
+    "celecoxib_rediscovery": "Celecoxib rediscovery",
+    "troglitazone_rediscovery": "Troglitazone rediscovery",
+    "thiothixene_rediscovery": "Thiothixene rediscovery",
+    "aripiprazole_similarity": "Aripiprazole similarity",
+    "albuterol_similarity": "Albuterol similarity",
+    "mestranol_similarity": "Mestranol similarity",
+    "isomers_c7h8n2o2": "Isomers of C7H8N2O2",
+    "isomers_c9h10n2o2pf2cl": "Isomers of C9H10N2O2PF2Cl",
+    "isomers_c11h24": "Isomers of C11H24",
+    "median1": "Median molecules 1 (camphor, menthol)",
+    "median2": "Median molecules 2 (tadalafil, sildenafil)",
+    "osimertinib_mpo": "Osimertinib MPO",
+    "fexofenadine_mpo": "Fexofenadine MPO",
+    "ranolazine_mpo": "Ranolazine MPO",
+    "perindopril_mpo": "Perindopril MPO",
+    "amlodipine_mpo": "Amlodipine MPO",
+    "sitagliptin_mpo": "Sitagliptin MPO",
+    "zaleplon_mpo": "Zaleplon MPO",
+    "valsartan_smarts": "Valsartan SMARTS",
+    "deco_hop": "Decoration hop",
+    "scaffold_hop": "Scaffold hop",
 }
 
 #: Doctest output of each task on its example molecule (4 decimals).
@@ -311,9 +338,9 @@ _EXAMPLE_SCORES = {
     "scaffold_hop": 0.6667,
 }
 
-_DOC = """{definition}
+_DOC = """{title}: GuacaMol task, TDC / PMO oracle ``{name}``.
 
-GuacaMol task (``goal_directed_suite_v2``); TDC / PMO oracle ``{name}``.
+{definition}
 
 Parameters
 ----------
@@ -342,7 +369,7 @@ def task_scorer(name):
     Parameters
     ----------
     name : str
-        A task name of :data:`TASKS`.
+        A task name of ``chem.TASKS``.
 
     Returns
     -------
@@ -374,7 +401,9 @@ def _make_task(name):
     task.__name__ = task.__qualname__ = name
     task.__module__ = __name__
     score = _EXAMPLE_SCORES[name]
-    task.__doc__ = _DOC.format(name=name, definition=definition, example=example, score=score)
+    task.__doc__ = _DOC.format(
+        title=_TITLES[name], name=name, definition=definition, example=example, score=score
+    )
     task.vectorized = True
     return task
 
