@@ -18,9 +18,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-__all__ = ["CNNFeatureExtractor"]
+from ._utils import batched_inference
 
-_INFERENCE_BATCH = 2048
+__all__ = ["CNNFeatureExtractor"]
 
 
 class _SmallCNN(nn.Module):
@@ -229,15 +229,11 @@ class CNNFeatureExtractor(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.module_ = module
         return self
 
-    def _run(self, X, fn):
+    def _predict_batches(self, X, fn):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32)
-        outs = []
-        with torch.no_grad():
-            for start in range(0, len(X), _INFERENCE_BATCH):
-                xb = torch.as_tensor(X[start : start + _INFERENCE_BATCH], device=self.device)
-                outs.append(fn(xb).cpu().numpy())
-        return np.concatenate(outs).astype(np.float64)
+        out = batched_inference(self.module_, lambda m, x: fn(x), X, self.device, batch_size=2048)
+        return out.astype(np.float64)
 
     def transform(self, X):
         """Penultimate-layer features of the images.
@@ -252,7 +248,7 @@ class CNNFeatureExtractor(ClassifierMixin, TransformerMixin, BaseEstimator):
         features : ndarray of shape (n_samples, n_hidden)
             Hidden-layer activations (after ReLU).
         """
-        return self._run(X, self.module_.features)
+        return self._predict_batches(X, self.module_.features)
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the logits).
@@ -267,7 +263,7 @@ class CNNFeatureExtractor(ClassifierMixin, TransformerMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``.
         """
-        return self._run(X, lambda x: torch.softmax(self.module_(x), dim=1))
+        return self._predict_batches(X, lambda x: torch.softmax(self.module_(x), dim=1))
 
     def predict(self, X):
         """Most probable class.

@@ -32,6 +32,7 @@ import torch
 from packaging.version import InvalidVersion, Version
 from sklearn.base import BaseEstimator
 
+from ._utils import atomic_write
 from ._version import __version__
 
 __all__ = ["load", "save"]
@@ -457,20 +458,17 @@ def save(obj, path):
         },
         "object": tree,
     }
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("manifest.json", json.dumps(manifest, indent=1, allow_nan=True))
             buf = io.BytesIO()
             np.savez(buf, **writer.arrays)
             zf.writestr("arrays.npz", buf.getvalue())
             for name, content in writer.files.items():
                 zf.writestr(name, content)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+
+    return atomic_write(path, write)
 
 
 def _check_versions(path, manifest):

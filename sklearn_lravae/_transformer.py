@@ -21,11 +21,10 @@ from ._likelihood import LIKELIHOODS, make_likelihood
 from ._loss import latent_reconstruction_error, negative_elbo
 from ._net import LRAVANet
 from ._network import VAE, build_core
+from ._utils import batched_inference, check_device
 from .reference import check_reference
 
 __all__ = ["LRAVAETransformer"]
-
-_INFERENCE_BATCH = 4096
 
 
 class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -315,7 +314,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     def _train(self, X, sample_weight, epochs, likelihood=None):
         """Train for ``epochs``; a new network is built for ``likelihood`` when given."""
-        _check_device(self.device)
+        check_device(self.device)
         self.reference_ = check_reference(self.reference)
         self.reference_._check_dim(self.n_components)
         Xt = X.astype(np.float32, copy=False)
@@ -465,21 +464,9 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             )
         return Z
 
-    def _run(self, fn, A):
-        """Apply ``fn`` to float32 tensor batches of ``A`` in eval mode, no grad."""
-        module = self.net_.module_
-        was_training = module.training
-        module.eval()
-        outs = []
-        with torch.no_grad():
-            for start in range(0, max(len(A), 1), _INFERENCE_BATCH):
-                a = torch.as_tensor(
-                    np.ascontiguousarray(A[start : start + _INFERENCE_BATCH], dtype=np.float32),
-                    device=self.net_.device,
-                )
-                outs.append(fn(module, a).cpu().numpy())
-        module.train(was_training)
-        return np.concatenate(outs) if outs else np.empty((0,))
+    def _batched(self, fn, A):
+        """``fn(module, batch)`` over float32 batches of ``A`` in eval mode, no grad."""
+        return batched_inference(self.net_.module_, fn, A, self.net_.device)
 
     @staticmethod
     def _out_dtype(A):
@@ -500,7 +487,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._run(lambda m, x: m.encode(x)[0], X).astype(self._out_dtype(X))
+        return self._batched(lambda m, x: m.encode(x)[0], X).astype(self._out_dtype(X))
 
     def inverse_transform(self, Z, decode="mean"):
         """Decode latent points to input space.
@@ -521,7 +508,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         Z = self._check_latent(Z)
         fn = _DECODERS[_check_decode(decode)]
-        return self._run(fn, Z).astype(self._out_dtype(Z))
+        return self._batched(fn, Z).astype(self._out_dtype(Z))
 
     def latent_reconstruction_error(self, Z, decode="mean"):
         """``LRE(z) = ||z - enc_mu(dec(z))||^2`` for each latent point.
@@ -541,9 +528,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         Z = self._check_latent(Z)
         decode = _check_decode(decode)
-        return self._run(lambda m, z: latent_reconstruction_error(m, z, decode=decode), Z).astype(
-            np.float64
-        )
+        lre = self._batched(lambda m, z: latent_reconstruction_error(m, z, decode=decode), Z)
+        return lre.astype(np.float64)
 
     def sample(self, n_samples=1, scale=1.0, random_state=None, return_latent=False):
         """Decode latent points drawn from ``N(0, scale^2 I)``.
@@ -613,7 +599,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 total += -(nll + kl)
             return total / len(eps)
 
-        return self._run(elbo, X).astype(np.float64)
+        return self._batched(elbo, X).astype(np.float64)
 
     def score(self, X, y=None):
         """Mean ELBO of ``X`` (higher is better), for unsupervised model selection.
@@ -646,31 +632,6 @@ _DECODERS = {
     "mean": lambda m, z: m.decode_mean(z),
     "mode": lambda m, z: m.decode_mode(z),
 }
-
-
-def _check_device(device):
-    """Refuse a device torch cannot use here, before any tensor is moved."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:<index>' "
-            f"or 'mps' ({exc})."
-        ) from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r}, but this torch build or machine has no CUDA GPU "
-                "(torch.cuda.is_available() is False); use device='cpu'."
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r}, but only {torch.cuda.device_count()} CUDA device(s) "
-                "are visible."
-            )
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device={device!r}, but MPS is not available here; use device='cpu'.")
-    return dev
 
 
 def _check_decode(decode):

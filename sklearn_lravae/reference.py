@@ -23,6 +23,8 @@ __all__ = [
     "MixtureReference",
     "NormalReference",
     "check_reference",
+    "reference_from_state",
+    "reference_to_state",
 ]
 
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -326,11 +328,29 @@ def check_reference(reference):
     )
 
 
-def _reference_to_state(ref):
+def reference_to_state(ref):
     """JSON-ready description of a reference (or a float scale); None if not ours.
 
     Used by search checkpoints; :func:`sklearn_lravae.save` stores references
-    through its general encoder, which reads the same ``_params()``.
+    through its general encoder, which reads the same parameters.
+
+    Parameters
+    ----------
+    ref : BaseReference or float
+        A reference distribution of this module, or a scale.
+
+    Returns
+    -------
+    state : dict or None
+        Plain JSON types only; None for a user-defined reference class.
+
+    Examples
+    --------
+    >>> from sklearn_lravae.reference import (NormalReference, reference_from_state,
+    ...                                       reference_to_state)
+    >>> state = reference_to_state(NormalReference(scale=2.0))
+    >>> state["class"], reference_from_state(state).scale
+    ('NormalReference', 2.0)
     """
     if isinstance(ref, numbers.Real) and not isinstance(ref, bool):
         return {"class": "scale", "scale": float(ref)}
@@ -339,7 +359,7 @@ def _reference_to_state(ref):
 
     def value(v):
         if isinstance(v, BaseReference):
-            return _reference_to_state(v)
+            return reference_to_state(v)
         if isinstance(v, list | tuple):
             return {"list": [value(x) for x in v]}
         if v is None or isinstance(v, numbers.Real):
@@ -349,8 +369,23 @@ def _reference_to_state(ref):
     return {"class": type(ref).__name__, "params": {k: value(v) for k, v in ref._params().items()}}
 
 
-def _reference_from_state(state):
-    """Inverse of :func:`_reference_to_state`; only this module's classes are built."""
+def reference_from_state(state):
+    """Inverse of :func:`reference_to_state`; only this module's classes are built.
+
+    Parameters
+    ----------
+    state : dict or None
+        As written by :func:`reference_to_state`.
+
+    Returns
+    -------
+    reference : BaseReference, float or None
+
+    Raises
+    ------
+    ValueError
+        If ``state`` names a class that is not one of this module's references.
+    """
     if state is None:
         return None
     if state["class"] == "scale":
@@ -361,7 +396,7 @@ def _reference_from_state(state):
 
     def value(v):
         if isinstance(v, dict) and "class" in v:
-            return _reference_from_state(v)
+            return reference_from_state(v)
         if isinstance(v, dict) and "list" in v:
             return [value(x) for x in v["list"]]
         if isinstance(v, dict) and "array" in v:

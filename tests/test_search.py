@@ -603,7 +603,7 @@ def test_vectorized_objective_failures():
     def broken(objects):
         raise RuntimeError("lab offline")
 
-    from sklearn_lravae.search._search import _safe_batch_call
+    from sklearn_lravae.search._evaluate import evaluate_batch as _safe_batch_call
 
     out = _safe_batch_call(batch_objective, ["C", "", "CC"])
     assert [o[1] for o in out] == ["failed", "invalid", "ok"]

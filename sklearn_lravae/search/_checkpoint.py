@@ -19,14 +19,13 @@ previous or the new checkpoint. Loading uses :func:`json.load` and
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .._persistence import load, save
+from .._utils import atomic_write
 
 __all__ = [
     "load_model",
@@ -41,22 +40,6 @@ __all__ = [
 FORMAT_VERSION = 3
 
 
-def _atomic_write(path, write):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _to_json(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
@@ -69,7 +52,7 @@ def save_state(directory, state):
     """Write ``state`` (JSON-serialisable, NumPy allowed) to ``directory/state.json``."""
     payload = {"format_version": FORMAT_VERSION, **state}
     data = json.dumps(payload, default=_to_json, allow_nan=True).encode()
-    _atomic_write(Path(directory) / "state.json", lambda fh: fh.write(data))
+    atomic_write(Path(directory) / "state.json", lambda fh: fh.write(data), make_parents=True)
 
 
 def load_state(directory):
@@ -89,20 +72,16 @@ def load_state(directory):
 
 
 def save_weights(directory, name, vae):
-    """Save the VAE module's and optimiser's state dicts (tensors only)."""
-    net = vae.net_
-    payload = {
-        "module": net.module_.state_dict(),
-        "optimizer": net.optimizer_.state_dict(),
-    }
-    _atomic_write(Path(directory) / name, lambda fh: torch.save(payload, fh))
+    """Save the VAE's network state (weights, optimiser, counters; tensors and numbers only)."""
+    state = vae.get_network_state()
+    payload = {k: state[k] for k in ("module", "optimizer", "seed", "n_fit_calls", "n_iter")}
+    atomic_write(Path(directory) / name, lambda fh: torch.save(payload, fh), make_parents=True)
 
 
 def load_weights(directory, name, vae):
     """Load weights saved by :func:`save_weights` into a fitted ``vae`` (no code runs)."""
     payload = torch.load(Path(directory) / name, weights_only=True, map_location="cpu")
-    vae.net_.module_.load_state_dict(payload["module"])
-    vae.net_.optimizer_.load_state_dict(payload["optimizer"])
+    vae.set_network_state(payload)
 
 
 def save_model(directory, round_, estimator, vae, allow_full=True):
@@ -116,17 +95,11 @@ def save_model(directory, round_, estimator, vae, allow_full=True):
     directory.mkdir(parents=True, exist_ok=True)
     if allow_full:
         name = f"estimator-{round_}.lravae"
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-        os.close(fd)
         try:
-            save(estimator, tmp)
-            os.replace(tmp, directory / name)
+            save(estimator, directory / name)  # atomic: temporary file + os.replace
             return name, "full"
         except TypeError:  # custom module, callbacks, ...: fall back to weights
             pass
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     name = f"vae-{round_}.pt"
     save_weights(directory, name, vae)
     return name, "weights"

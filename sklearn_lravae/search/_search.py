@@ -1,34 +1,22 @@
-"""``LatentBayesSearch``: Bayesian optimisation in the latent space of an LRA-VAE."""
+"""``LatentBayesSearch``: Bayesian optimisation in the latent space of an LRA-VAE.
 
-import copy
-import multiprocessing
+The class reads as the loop: propose (:mod:`._propose`) -> decode (:mod:`._encode`)
+-> evaluate (:mod:`._evaluate`) -> record (:mod:`._state`) -> retrain if due
+(:mod:`._retrain`) -> checkpoint (:mod:`._checkpoint`).
+"""
+
 import numbers
 import os
-import time
-import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skopt import Optimizer
-from skopt.acquisition import _gaussian_acquisition
-from skopt.space import Real, Space
 from skopt.utils import create_result
 from tqdm.auto import tqdm
 
-from ..metrics import find_lravae
-from ..reference import (
-    GaussianMixtureReference,
-    MixtureReference,
-    NormalReference,
-    _reference_from_state,
-    _reference_to_state,
-)
+from ..reference import reference_from_state, reference_to_state
 from ._checkpoint import (
     load_model,
     load_state,
@@ -37,134 +25,14 @@ from ._checkpoint import (
     save_model,
     save_state,
 )
+from ._encode import LatentCodec
+from ._evaluate import Evaluation, evaluate
+from ._propose import Proposer, make_box
+from ._retrain import rank_weights, retrain, retraining_reference
+from ._state import SearchState
 from ._surrogate import SurrogateManager
 
 __all__ = ["LatentBayesSearch", "rank_weights"]
-
-STATUSES = ("ok", "failed", "invalid", "timeout")
-ACQ_OPTIMIZER_KWARGS = {"n_points": 2000, "n_restarts_optimizer": 2}
-
-
-def rank_weights(values, k):
-    """Rank-based weights of Tripp et al. (2020): ``w_i ∝ 1 / (k N + rank_i)``.
-
-    Parameters
-    ----------
-    values : array-like of shape (n,)
-        Objective values (higher is better); NaN counts as the worst.
-    k : float
-        Sharpness; small ``k`` concentrates the weight on the best objects.
-
-    Returns
-    -------
-    weights : ndarray of shape (n,)
-        Positive weights with mean 1 (rank 0 = best value).
-
-    Examples
-    --------
-    >>> from sklearn_lravae.search import rank_weights
-    >>> w = rank_weights([0.1, 0.9, 0.5], k=1e-3)
-    >>> bool(w[1] > w[2] > w[0]), round(float(w.mean()), 6)
-    (True, 1.0)
-    """
-    v = np.asarray(values, dtype=float)
-    v = np.where(np.isnan(v), -np.inf, v)
-    ranks = np.empty(len(v))
-    ranks[np.argsort(-v, kind="stable")] = np.arange(len(v))
-    w = 1.0 / (k * len(v) + ranks)
-    return w / w.mean()
-
-
-def _safe_call(objective, obj):
-    """Evaluate one object; never raises. Returns (value, status, message, seconds)."""
-    start = time.perf_counter()
-    if obj is None or (isinstance(obj, str) and not obj):
-        return np.nan, "invalid", "decoder produced no object", 0.0
-    try:
-        value = objective(obj)
-        value = float(value)
-    except Exception as exc:  # a failed evaluation is recorded, not fatal
-        return np.nan, "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - start
-    seconds = time.perf_counter() - start
-    if not np.isfinite(value):
-        return np.nan, "failed", f"objective returned {value}", seconds
-    return value, "ok", "", seconds
-
-
-def _indexed_call(i, objective, obj):
-    return i, _safe_call(objective, obj)
-
-
-def _dropped_indices(estimator):
-    """Rows the last ``transform`` left out, as reported by a step's ``dropped_indices_``.
-
-    E.g. ``SelfiesVectorizer(on_error="drop", on_long="drop")`` drops invalid or
-    too long molecules instead of raising; None when no step reports any.
-    """
-    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
-    for step in steps:
-        dropped = getattr(step, "dropped_indices_", None)
-        if dropped is not None:
-            return np.asarray(dropped, dtype=int)
-    return None
-
-
-def _robust_transform(transform, objects, as_input, estimator=None):
-    """``transform`` the objects it can; bisect around those raising ValueError.
-
-    Returns the transformed rows and the indices of the objects they belong to
-    (e.g. decoded molecules longer than a vectoriser's ``max_length`` are left
-    out) at a cost of O(k log n) calls for k failures. Rows a step drops
-    without raising are matched through its ``dropped_indices_`` (looked up in
-    ``estimator``).
-    """
-    if not objects:
-        return np.empty((0, 0)), []
-    try:
-        rows = np.asarray(transform(as_input(objects)), dtype=float)
-    except ValueError:
-        if len(objects) == 1:
-            return np.empty((0, 0)), []
-    else:
-        index = list(range(len(objects)))
-        if len(rows) != len(objects):
-            dropped = None if estimator is None else _dropped_indices(estimator)
-            drop = set() if dropped is None else set(dropped.tolist())
-            if len(objects) - len(drop) != len(rows):
-                raise RuntimeError(
-                    f"transform returned {len(rows)} rows for {len(objects)} objects and no "
-                    "pipeline step reports which it dropped (dropped_indices_)."
-                )
-            index = [i for i in index if i not in drop]
-        return rows, index
-    mid = len(objects) // 2
-    left, kl = _robust_transform(transform, objects[:mid], as_input, estimator)
-    right, kr = _robust_transform(transform, objects[mid:], as_input, estimator)
-    parts = [p for p in (left, right) if len(p)]
-    rows = np.vstack(parts) if parts else np.empty((0, 0))
-    return rows, kl + [mid + i for i in kr]
-
-
-def _safe_batch_call(objective, objects):
-    """Evaluate a whole round with a vectorised objective; never raises."""
-    start = time.perf_counter()
-    try:
-        values = np.asarray(objective(list(objects)), dtype=float).ravel()
-        if len(values) != len(objects):
-            raise ValueError(f"returned {len(values)} values for {len(objects)} objects")
-    except Exception as exc:  # a failed evaluation is recorded, not fatal
-        seconds = (time.perf_counter() - start) / len(objects)
-        return [(np.nan, "failed", f"{type(exc).__name__}: {exc}", seconds)] * len(objects)
-    seconds = (time.perf_counter() - start) / len(objects)
-    out = []
-    for obj, v in zip(objects, values, strict=True):
-        if obj is None or (isinstance(obj, str) and not obj):
-            out.append((np.nan, "invalid", "decoder produced no object", seconds))
-        elif not np.isfinite(v):
-            out.append((np.nan, "failed", f"objective returned {v}", seconds))
-        else:
-            out.append((float(v), "ok", "", seconds))
-    return out
 
 
 class LatentBayesSearch(BaseEstimator):
@@ -423,7 +291,7 @@ class LatentBayesSearch(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ================================================================ set-up
+    # ------------------------------------------------------------------ set-up
     def _check_params(self):
         if isinstance(self.surrogate, str) and self.surrogate.upper() in ("GBRT", "DUMMY"):
             raise ValueError(
@@ -442,111 +310,67 @@ class LatentBayesSearch(BaseEstimator):
                 raise TypeError(f"callbacks must be callables, got {cb!r}.")
         self._callbacks = callbacks
 
-    def _setup_estimator(self, objects):
-        est = copy.deepcopy(self.estimator)
-        if isinstance(est, Pipeline) and not hasattr(est[-1], "latent_reconstruction_error"):
-            raise TypeError(
-                "estimator is a Pipeline whose last step is not an LRAVAETransformer; "
-                "LatentBayesSearch needs the VAE as the final step."
-            )
-        vae = find_lravae(est)
-        try:
-            check_is_fitted(vae)
-        except NotFittedError:
-            est.fit(self._as_input(objects))
-        self._set_estimator(est)
-
-    def _set_estimator(self, est):
-        vae = find_lravae(est)
-        self.estimator_, self._vae = est, vae
-        self._pre = est[:-1] if isinstance(est, Pipeline) else None
-        d = vae.n_components
-        b = self.bounds
-        if isinstance(b, numbers.Real):
-            box = np.tile([-float(b), float(b)], (d, 1))
-        else:
-            box = np.asarray(b, dtype=float)
-            if box.shape != (d, 2) or np.any(box[:, 0] >= box[:, 1]):
-                raise ValueError(
-                    f"bounds must be a positive float or an array of shape ({d}, 2) with "
-                    f"lower < upper per row (n_components={d}); got shape {box.shape}."
-                )
-        self._box = box
-        self.space_ = Space([Real(lo, hi, transform="normalize") for lo, hi in box])
-
-    @staticmethod
-    def _as_input(objects):
-        if objects and isinstance(objects[0], str):
-            return np.asarray(objects, dtype=object)
-        return np.asarray(objects, dtype=float)
-
-    def _encode(self, objects):
-        """Latents of ``objects`` (rows that cannot be encoded: NaN)."""
-        objects = list(objects)
-        out = np.full((len(objects), self._vae.n_components), np.nan)
-        rows, keep = _robust_transform(
-            self.estimator_.transform, objects, self._as_input, self.estimator_
+    def _use_codec(self, codec, surrogate_state=None):
+        """Adopt a fitted estimator: the codec, box, space, proposer and surrogate."""
+        self._codec = codec
+        self.estimator_ = codec.estimator
+        d = codec.n_components
+        box = make_box(self.bounds, d)
+        self._surrogates = SurrogateManager(self.surrogate, d, self.hp_refit_every)
+        if surrogate_state is not None:
+            self._surrogates.set_state(surrogate_state)
+        self._proposer = Proposer(
+            box,
+            self._surrogates,
+            acq_func=self.acq_func,
+            acq_optimizer=self.acq_optimizer,
+            acq_optimizer_kwargs=self.acq_optimizer_kwargs,
+            lre_threshold=self.lre_threshold,
+            n_candidates=self.n_candidates,
+            lre=codec.lre,
         )
-        if keep:
-            out[keep] = rows
-        return out
+        self.space_ = self._proposer.space
 
-    def decode(self, Z):
-        """Decode latent points into objects, as the search does before evaluating.
-
-        Parameters
-        ----------
-        Z : array-like of shape (n_points, n_components)
-            Latent points.
-
-        Returns
-        -------
-        objects : list
-            Decoded objects (e.g. SMILES strings or image rows).
-        """
-        check_is_fitted(self, "estimator_")
-        decoded = self.estimator_.inverse_transform(np.asarray(Z, dtype=float))
-        return [d if isinstance(d, str) else np.asarray(d) for d in decoded]
-
-    def _init_state(self, X, y, train_objects):
+    def _start(self, X, y, train_objects):
+        """A new run: fit/copy the estimator, evaluate or take ``y``, encode ``X``."""
         objects = list(X)
         if not objects:
             raise ValueError("X must hold at least one initial object.")
-        self._initial_objects = objects
         self._train_objects = list(train_objects) if train_objects is not None else []
-        self._setup_estimator(objects + self._train_objects)
+        self._use_codec(LatentCodec.fitted_copy(self.estimator, objects + self._train_objects))
         if y is None:
-            results = self._evaluate(objects)
-            values = np.array([r[0] for r in results], dtype=float)
+            values = np.array([e.value for e in self._evaluate(objects)], dtype=float)
         else:
             values = np.asarray(y, dtype=float).ravel()
             if len(values) != len(objects):
                 raise ValueError(f"y has {len(values)} values but X has {len(objects)} objects.")
-        self.n_initial_ = len(objects)
-        self.latents_ = self._encode(objects)
-        self.values_ = values
-        self.history_ = []
-        self.n_retrain_rounds_ = 0
-        self.n_rejected_ = 0
-        self._since_retrain = 0
-        self._quantile_hit = False
-        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        self._surrogates = SurrogateManager(
-            self.surrogate, self._vae.n_components, self.hp_refit_every
-        )
-        self._finite_initial = values[np.isfinite(values)]
-        self._model_kind, self._model_file = "full", None
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._state = SearchState(objects, self._codec.encode(objects), values, seed)
         if self.checkpoint is not None:
-            self._save_model()
-            if self._model_kind == "full":
-                try:  # a class outside the loader's allowlist only fails at load time
-                    load_model(self.checkpoint, self._model_file)
-                except (ValueError, TypeError):
-                    self._model_kind = "weights"
-                    self._save_model()
+            self._save_model(first=True)
             self._save_checkpoint()
 
-    # ================================================================ public API
+    def _resume(self, X, train_objects, saved):
+        """Continue a checkpointed run: the saved estimator and observations."""
+        self._train_objects = list(train_objects) if train_objects is not None else []
+        objects = list(X)
+        if saved["model_kind"] == "full":  # the saved (retrained) estimator, no refit
+            codec = LatentCodec(load_model(self.checkpoint, saved["model_file"]))
+        else:  # weights into a (re)fitted copy of the user's estimator
+            codec = LatentCodec.fitted_copy(self.estimator, objects + self._train_objects)
+            load_weights(self.checkpoint, saved["model_file"], codec.vae)
+            if saved.get("vae"):  # counters of checkpoints written before format 3.1
+                codec.vae.set_network_state(saved["vae"])
+            ref = reference_from_state(saved.get("reference"))
+            if ref is not None:
+                codec.vae.set_params(reference=ref)
+        state = SearchState.from_dict(
+            saved, objects, codec.n_components, source=f"checkpoint {self.checkpoint!r}"
+        )
+        self._use_codec(codec, surrogate_state=state.surrogate)
+        self._state = state
+
+    # -------------------------------------------------------------- public API
     def fit(self, X, y=None, *, train_objects=None, resume=False):
         """Run the search from initial objects ``X`` for ``n_calls`` evaluations.
 
@@ -575,12 +399,13 @@ class LatentBayesSearch(BaseEstimator):
         self._check_params()
         if resume and self.checkpoint is None:
             raise ValueError("resume=True needs checkpoint='some/directory'.")
-        state = load_state(self.checkpoint) if (resume and self.checkpoint) else None
-        if state is None:
-            self._init_state(X, y, train_objects)
+        saved = load_state(self.checkpoint) if (resume and self.checkpoint) else None
+        if saved is None:
+            self._start(X, y, train_objects)
         else:
-            self._restore(X, train_objects, state)
-        self._run(self.n_calls - len(self.history_))
+            self._resume(X, train_objects, saved)
+        self._update_best()
+        self._run(self.n_calls - self._state.n_evaluated)
         return self
 
     def ask(self, n_points=1):
@@ -619,44 +444,62 @@ class LatentBayesSearch(BaseEstimator):
         """
         check_is_fitted(self, "history_")
         values = np.asarray(values, dtype=float).ravel()
-        d = self._vae.n_components
         if kind == "auto":
-            arr = (
-                None
-                if (len(objects_or_latents) and isinstance(objects_or_latents[0], str))
-                else np.asarray(objects_or_latents)
-            )
-            n_in = getattr(self._pre[0] if self._pre else self._vae, "n_features_in_", None)
-            is_latent = (
-                arr is not None
-                and arr.ndim == 2
-                and arr.dtype.kind == "f"
-                and arr.shape[1] == d
-                and n_in != d
-            )
-            kind = "latents" if is_latent else "objects"
+            kind = "latents" if self._looks_like_latents(objects_or_latents) else "objects"
         if kind == "latents":
             Z = np.asarray(objects_or_latents, dtype=float)
             objects = self.decode(Z)
         elif kind == "objects":
             objects = list(objects_or_latents)
-            Z = self._encode(objects)
+            Z = self._codec.encode(objects)
         else:
             raise ValueError(f"kind must be 'auto', 'objects' or 'latents', got {kind!r}.")
         if len(values) != len(objects):
             raise ValueError(f"values has {len(values)} entries for {len(objects)} objects.")
-        results = [
-            (v, "ok" if np.isfinite(v) else "failed", "" if np.isfinite(v) else "told NaN", 0.0)
+        told = [
+            Evaluation(v, "ok", "", 0.0)
+            if np.isfinite(v)
+            else Evaluation(v, "failed", "told NaN", 0.0)
             for v in values
         ]
-        self._record(Z, objects, results)
+        self._record(Z, objects, told)
         return self
 
-    # ================================================================ the loop
+    def _looks_like_latents(self, data):
+        """A 2-D float array of width ``n_components`` (and a different input width)."""
+        if len(data) and isinstance(data[0], str):
+            return False
+        arr = np.asarray(data)
+        d = self._codec.n_components
+        return (
+            arr.ndim == 2
+            and arr.dtype.kind == "f"
+            and arr.shape[1] == d
+            and self._codec.n_features_in != d
+        )
+
+    def decode(self, Z):
+        """Decode latent points into objects, as the search does before evaluating.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_points, n_components)
+            Latent points.
+
+        Returns
+        -------
+        objects : list
+            Decoded objects (e.g. SMILES strings or image rows).
+        """
+        check_is_fitted(self, "estimator_")
+        return self._codec.decode(Z)
+
+    # ---------------------------------------------------------------- the loop
     def _run(self, n_remaining):
+        """propose -> decode -> evaluate -> record (retrain, checkpoint) until done."""
         bar = tqdm(
             total=self.n_calls,
-            initial=len(self.history_),
+            initial=self._state.n_evaluated,
             disable=not self.verbose,
             desc="LatentBayesSearch",
             unit="eval",
@@ -666,8 +509,7 @@ class LatentBayesSearch(BaseEstimator):
             n = min(self.batch_size, n_remaining)
             Z = self._suggest(n)
             objects = self.decode(Z)
-            results = self._evaluate(objects)
-            stop = self._record(Z, objects, results)
+            stop = self._record(Z, objects, self._evaluate(objects))
             n_remaining -= n
             bar.update(n)
             if self.verbose and np.isfinite(self.best_score_):
@@ -675,336 +517,147 @@ class LatentBayesSearch(BaseEstimator):
         bar.close()
         self.stopped_early_ = stop
 
-    def _surrogate_targets(self):
-        """Values skopt minimises; failures get the worst successful value."""
-        v = self.values_
-        finite = np.isfinite(v)
-        fail = -np.min(v[finite]) if finite.any() else 0.0
-        return np.where(finite, -v, fail)
-
-    def _gp_data(self):
-        Z = self.latents_
-        ok = np.all(np.isfinite(Z), axis=1)
-        Zc = np.clip(Z[ok], self._box[:, 0], self._box[:, 1])
-        return Zc, self._surrogate_targets()[ok]
-
-    def _make_optimizer(self):
-        Zc, yt = self._gp_data()
-        seed = int(np.random.SeedSequence([self._seed, len(self.history_)]).generate_state(1)[0])
-        base = self._surrogates.base_estimator(self.space_.transform(Zc.tolist()), yt)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            opt = Optimizer(
-                self.space_.dimensions,
-                base_estimator=base,
-                n_initial_points=0,
-                acq_func=self.acq_func,
-                acq_optimizer=self.acq_optimizer,
-                acq_optimizer_kwargs=(
-                    ACQ_OPTIMIZER_KWARGS
-                    if self.acq_optimizer_kwargs is None
-                    else self.acq_optimizer_kwargs
-                ),
-                random_state=seed,
-            )
-            if len(yt):
-                opt.tell(Zc.tolist(), yt.tolist())
-        self.optimizer_ = opt
-        self._optimizer_round = self.n_retrain_rounds_
-        return opt
-
     def _suggest(self, n_points):
-        n_random = min(n_points, max(0, self.n_initial_points - len(self.history_)))
-        if not np.all(np.isfinite(self.latents_), axis=1).any():
+        """Prior samples while initial points are due (or nothing is encodable), then BO."""
+        st = self._state
+        n_random = min(n_points, max(0, self.n_initial_points - st.n_evaluated))
+        if not np.all(np.isfinite(st.latents), axis=1).any():
             n_random = n_points  # no object could be encoded yet: nothing to model
-        if n_random:  # prior samples, clipped to the box
-            seed = np.random.SeedSequence([self._seed, len(self.history_), 2])
-            rng = np.random.default_rng(seed)
-            Z = rng.standard_normal((n_random, len(self._box)))
-            Z = np.clip(Z, self._box[:, 0], self._box[:, 1])
-            if n_random == n_points:
-                return Z
-            return np.vstack([Z, self._propose(n_points - n_random)])
-        return self._propose(n_points)
-
-    def _propose(self, n_points):
-        opt = self._make_optimizer()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            if self.lre_threshold is None:
-                Z = opt.ask() if n_points == 1 else opt.ask(n_points=n_points)
-                return np.array(Z, dtype=float).reshape(n_points, -1)
-            best = np.array(opt.ask(), dtype=float).reshape(1, -1)
-        return self._filtered_candidates(opt, best, n_points)
-
-    def _filtered_candidates(self, opt, best, n_points):
-        """Consistency filter: the best-acquisition candidates whose LRE passes.
-
-        Candidates are the optimiser's proposal plus random points of the box,
-        ranked by the acquisition function; the first ``n_points`` whose
-        hard-decode LRE is below ``lre_threshold`` are taken (the least
-        inconsistent ones if too few pass).
-        """
-        seed = int(np.random.SeedSequence([self._seed, len(self.history_), 1]).generate_state(1)[0])
-        rand = np.array(self.space_.rvs(n_samples=2000, random_state=seed), dtype=float)
-        cands = np.vstack([best, rand.reshape(len(rand), -1)])
-        acq_func = "EI" if self.acq_func == "gp_hedge" else self.acq_func
-        yt = np.asarray(opt.yi, dtype=float)
-        acq = (
-            _gaussian_acquisition(
-                np.asarray(self.space_.transform(cands.tolist())),
-                opt.models[-1],
-                y_opt=yt.min(),
-                acq_func=acq_func,
+        parts = []
+        if n_random:
+            parts.append(self._proposer.prior_samples(n_random, [st.seed, st.n_evaluated, 2]))
+        if n_points > n_random:
+            Z, self.optimizer_, n_rejected = self._proposer.propose(
+                n_points - n_random,
+                st.latents,
+                st.surrogate_targets(),
+                step_seed=(st.seed, st.n_evaluated),
             )
-            if hasattr(opt.models[-1], "kernel_")
-            else np.zeros(len(cands))
-        )
-        acq[0] = -np.inf  # the optimiser's own (locally optimised) proposal comes first
-        order = np.argsort(acq, kind="stable")[: n_points * self.n_candidates]
-        lre = self._vae.latent_reconstruction_error(cands[order], decode="mode")
-        ok = lre <= self.lre_threshold
-        chosen = [int(i) for i in np.flatnonzero(ok)[:n_points]]
-        last = chosen[-1] if len(chosen) == n_points else len(order) - 1
-        self.n_rejected_ += int(np.sum(~ok[: last + 1]))
-        if len(chosen) < n_points:  # too few consistent candidates: least inconsistent
-            rest = [int(i) for i in np.argsort(lre) if i not in chosen]
-            chosen += rest[: n_points - len(chosen)]
-        return cands[order[chosen]]
+            self._optimizer_round = st.n_retrain_rounds
+            st.n_rejected += n_rejected
+            parts.append(Z)
+        return np.vstack(parts)
 
     def _evaluate(self, objects):
-        if not objects:
-            return []
-        if self.vectorized:
-            return _safe_batch_call(self.objective, objects)
-        tasks = [delayed(_indexed_call)(i, self.objective, o) for i, o in enumerate(objects)]
-        out = [None] * len(objects)
-        try:
-            try:  # results as they complete, so a time-out keeps the finished ones
-                parallel = Parallel(
-                    n_jobs=self.n_jobs, timeout=self.timeout, return_as="generator_unordered"
-                )
-            except ValueError:  # a backend without result generators
-                parallel = Parallel(n_jobs=self.n_jobs, timeout=self.timeout)
-            for i, result in parallel(tasks):
-                out[i] = result
-        except (TimeoutError, multiprocessing.TimeoutError) as exc:
-            message = f"evaluation round exceeded timeout={self.timeout} s ({exc})"
-            out = [
-                r if r is not None else (np.nan, "timeout", message, float(self.timeout))
-                for r in out
-            ]
-        return out
+        return evaluate(
+            self.objective,
+            objects,
+            vectorized=self.vectorized,
+            n_jobs=self.n_jobs,
+            timeout=self.timeout,
+        )
 
-    def _record(self, Z, objects, results):
-        """Store a round of evaluations; retrain if due; checkpoint; run callbacks."""
+    def _record(self, Z, objects, evaluations):
+        """Store a round of evaluations, run callbacks, retrain if due, checkpoint."""
+        st = self._state
         Z = np.asarray(Z, dtype=float).reshape(len(objects), -1)
-        finite_rows = np.all(np.isfinite(Z), axis=1)
-        lre = np.full(len(Z), np.nan)
-        if finite_rows.any():
-            lre[finite_rows] = self._vae.latent_reconstruction_error(Z[finite_rows], "mode")
+        lre = self._codec.lre(Z)
         stop = False
-        for i, (obj, (value, status, message, seconds)) in enumerate(
-            zip(objects, results, strict=True)
-        ):
-            self.history_.append(
-                {
-                    "iteration": len(self.history_),
-                    "latent": Z[i].copy(),
-                    "object": obj,
-                    "value": float(value),
-                    "status": status,
-                    "message": message,
-                    "lre": float(lre[i]),
-                    "retrain_round": self.n_retrain_rounds_,
-                    "time": float(seconds),
-                }
-            )
-            self.latents_ = np.vstack([self.latents_, Z[i : i + 1]])
-            self.values_ = np.append(self.values_, value)
-            self._since_retrain += 1
-            if (
-                self.retrain_quantile is not None
-                and np.isfinite(value)
-                and len(self._finite_initial)
-                and value > np.quantile(self._finite_initial, self.retrain_quantile)
-            ):
-                self._quantile_hit = True
+        for i, (obj, ev) in enumerate(zip(objects, evaluations, strict=True)):
+            st.append(Z[i], obj, ev, lre[i])
+            st.quantile_hit |= bool(st.beats_quantile(ev.value, self.retrain_quantile))
             self._update_best()
             for cb in self._callbacks:
                 if cb(self.result_):
                     stop = True
-        if (self.retrain_every and self._since_retrain >= self.retrain_every) or (
-            self._quantile_hit
-        ):
+        if (self.retrain_every and st.since_retrain >= self.retrain_every) or st.quantile_hit:
             self._retrain()
         if self.checkpoint is not None:
             self._save_checkpoint()
         return stop
 
-    def _update_best(self):
-        v = self.values_
-        finite = np.isfinite(v)
-        if finite.any():
-            i = int(np.nanargmax(np.where(finite, v, -np.inf)))
-            self.best_score_ = float(v[i])
-            self.best_latent_ = self.latents_[i].copy()
-            self.best_object_ = self._object(i)
-        else:
-            self.best_score_, self.best_latent_, self.best_object_ = -np.inf, None, None
+    def _retrain(self):
+        """Retrain around the queries, then re-encode every observation."""
+        st = self._state
+        observed = st.objects()
+        reference = retraining_reference(
+            st.queried_latents(self.n_recent),
+            reference_scale=self.reference_scale,
+            broad_scale=self.broad_scale,
+            broad_weight=self.broad_weight,
+        )
+        values = np.concatenate([st.values, np.full(len(self._train_objects), np.nan)])
+        retrain(
+            self._codec,
+            observed + self._train_objects,
+            values,
+            reference=reference,
+            epochs=self.retrain_epochs,
+            weight_k=self.weight_k,
+        )
+        st.n_retrain_rounds += 1
+        st.since_retrain = 0
+        st.quantile_hit = False
+        new = self._codec.encode(observed)  # the old coordinates are stale
+        stale = ~np.all(np.isfinite(new), axis=1)
+        new[stale] = st.latents[stale]
+        st.latents = new
+        self._surrogates.reset()  # new space: refit GP hyperparameters
+        self._update_best()
+        if self.checkpoint is not None:
+            self._save_model()
 
-    def _object(self, i):
-        if i < self.n_initial_:
-            return self._initial_objects[i]
-        return self.history_[i - self.n_initial_]["object"]
+    def _update_best(self):
+        st = self._state
+        i = st.best_index()
+        if i is None:
+            self.best_score_, self.best_latent_, self.best_object_ = -np.inf, None, None
+        else:
+            self.best_score_ = float(st.values[i])
+            self.best_latent_ = st.latents[i].copy()
+            self.best_object_ = st.object(i)
+
+    # --------------------------------------------------------- fitted attributes
+    history_ = property(lambda self: self._fitted_state().history)
+    latents_ = property(lambda self: self._fitted_state().latents)
+    values_ = property(lambda self: self._fitted_state().values)
+    n_initial_ = property(lambda self: self._fitted_state().n_initial)
+    n_retrain_rounds_ = property(lambda self: self._fitted_state().n_retrain_rounds)
+    n_rejected_ = property(lambda self: self._fitted_state().n_rejected)
+
+    def _fitted_state(self):
+        try:
+            return self.__dict__["_state"]
+        except KeyError:
+            raise AttributeError("this LatentBayesSearch is not fitted yet") from None
 
     @property
     def result_(self):
         """skopt ``OptimizeResult`` of all observations (minimisation convention)."""
         check_is_fitted(self, "history_")
-        Zc, yt = self._gp_data()
+        st = self._state
+        Zc, yt = self._proposer.observations(st.latents, st.surrogate_targets())
         opt = getattr(self, "optimizer_", None)
-        current = opt is not None and self._optimizer_round == self.n_retrain_rounds_
+        current = opt is not None and self._optimizer_round == st.n_retrain_rounds
         models = list(opt.models[-1:]) if current else []
         res = create_result(Zc.tolist(), yt, space=self.space_, rng=None, models=models)
         res.specs = {"args": {"n_calls": self.n_calls}, "function": "LatentBayesSearch"}
         return res
 
-    # ================================================================ retraining
-    def _retrain(self):
-        vae = self._vae
-        n_obs = len(self.values_)
-        objects = [self._object(i) for i in range(n_obs)] + self._train_objects
-        keep = [
-            i for i, o in enumerate(objects) if o is not None and not (isinstance(o, str) and not o)
-        ]
-        objects = [objects[i] for i in keep]
-        data = self._as_input(objects)
-        if self._pre is not None:
-            data, keep_rows = self._transform_upstream(objects)
-            keep = [keep[i] for i in keep_rows]
-        weights = None
-        if self.weight_k is not None:
-            vals = np.concatenate([self.values_, np.full(len(self._train_objects), np.nan)])
-            weights = rank_weights(vals, self.weight_k)[keep]
-        # current coordinates: this round's queries as proposed, earlier ones re-encoded
-        queried = self.latents_[self.n_initial_ :]
-        if self.n_recent is not None:
-            queried = queried[-self.n_recent :]
-        queried = queried[np.all(np.isfinite(queried), axis=1)]
-        components, mix = [], []
-        if len(queried) and self.broad_weight < 1:
-            components.append(GaussianMixtureReference(queried, scale=self.reference_scale))
-            mix.append(1 - self.broad_weight)
-        if self.broad_weight > 0 or not components:
-            components.append(NormalReference(scale=self.broad_scale))
-            mix.append(max(self.broad_weight, 1e-12))
-        vae.set_params(reference=MixtureReference(components, mix))
-        vae.partial_fit(data, sample_weight=weights, epochs=self.retrain_epochs)
-        self.n_retrain_rounds_ += 1
-        self._since_retrain = 0
-        self._quantile_hit = False
-        # the old coordinates are stale: re-encode everything we know
-        all_objects = [self._object(i) for i in range(n_obs)]
-        new = self._encode(all_objects)
-        stale = ~np.all(np.isfinite(new), axis=1)
-        new[stale] = self.latents_[stale]
-        self.latents_ = new
-        self._surrogates.theta_ = None  # new space: refit GP hyperparameters
-        self._update_best()
-        if self.checkpoint is not None:
-            self._save_model()
-
-    def _transform_upstream(self, objects):
-        return _robust_transform(self._pre.transform, objects, self._as_input, self.estimator_)
-
-    # ================================================================ checkpoints
-    def _save_model(self):
-        self._model_file, self._model_kind = save_model(
+    # -------------------------------------------------------------- checkpoints
+    def _save_model(self, first=False):
+        st = self._state
+        st.model_file, st.model_kind = save_model(
             self.checkpoint,
-            self.n_retrain_rounds_,
+            st.n_retrain_rounds,
             self.estimator_,
-            self._vae,
-            allow_full=self._model_kind == "full",
+            self._codec.vae,
+            allow_full=st.model_kind == "full",
         )
+        if first and st.model_kind == "full":
+            try:  # a class outside the loader's allowlist only fails at load time
+                load_model(self.checkpoint, st.model_file)
+            except (ValueError, TypeError):
+                st.model_kind = "weights"
+                self._save_model()
 
     def _save_checkpoint(self):
-        vae = self._vae
-        if getattr(self, "_model_file", None) is None:  # checkpoint set after fit
-            self._model_kind = getattr(self, "_model_kind", "full")
+        st = self._state
+        if st.model_file is None:  # checkpoint set after fit
             self._save_model()
-        string_objects = bool(self._initial_objects) and isinstance(self._initial_objects[0], str)
-        state = {
-            "n_initial": self.n_initial_,
-            "initial_values": self.values_[: self.n_initial_],
-            "latents": self.latents_,
-            "history": [
-                {
-                    **h,
-                    "latent": h["latent"],
-                    "object": h["object"]
-                    if string_objects
-                    else np.asarray(h["object"], dtype=float),
-                }
-                for h in self.history_
-            ],
-            "n_retrain_rounds": self.n_retrain_rounds_,
-            "n_rejected": self.n_rejected_,
-            "since_retrain": self._since_retrain,
-            "quantile_hit": self._quantile_hit,
-            "seed": self._seed,
-            "surrogate": self._surrogates.state(),
-            "model_file": self._model_file,
-            "model_kind": self._model_kind,
-            "vae": {"n_fit_calls": vae.n_fit_calls_, "n_iter": vae.n_iter_, "seed": vae._seed},
-            "reference": _reference_to_state(vae.reference),
-        }
-        save_state(self.checkpoint, state)
-        remove_stale_models(self.checkpoint, keep=self._model_file)
-
-    def _restore(self, X, train_objects, state):
-        objects = list(X)
-        if len(objects) != state["n_initial"]:
-            raise ValueError(
-                f"checkpoint {self.checkpoint!r} was started with {state['n_initial']} initial "
-                f"objects, but X has {len(objects)}: resume with the same X."
-            )
-        self._initial_objects = objects
-        self._train_objects = list(train_objects) if train_objects is not None else []
-        self._model_file, self._model_kind = state["model_file"], state["model_kind"]
-        if self._model_kind == "full":  # the saved (retrained) estimator, no refit
-            self._set_estimator(load_model(self.checkpoint, self._model_file))
-            vae = self._vae
-        else:  # weights into a (re)fitted copy of the user's estimator
-            self._setup_estimator(objects + self._train_objects)
-            vae = self._vae
-            load_weights(self.checkpoint, self._model_file, vae)
-            vae.n_fit_calls_ = state["vae"]["n_fit_calls"]
-            vae.n_iter_ = state["vae"]["n_iter"]
-            vae._seed = state["vae"]["seed"]
-            ref = _reference_from_state(state["reference"])
-            if ref is not None:
-                vae.set_params(reference=ref)
-        string_objects = bool(objects) and isinstance(objects[0], str)
-        self.n_initial_ = state["n_initial"]
-        self.history_ = [
-            {
-                **h,
-                "latent": np.asarray(h["latent"], dtype=float),
-                "object": h["object"] if string_objects else np.asarray(h["object"], dtype=float),
-                "value": float("nan") if h["value"] is None else float(h["value"]),
-            }
-            for h in state["history"]
-        ]
-        self.latents_ = np.asarray(state["latents"], dtype=float).reshape(-1, vae.n_components)
-        init = np.asarray(state["initial_values"], dtype=float)
-        self.values_ = np.concatenate([init, [h["value"] for h in self.history_]])
-        self.n_retrain_rounds_ = state["n_retrain_rounds"]
-        self.n_rejected_ = state["n_rejected"]
-        self._since_retrain = state["since_retrain"]
-        self._quantile_hit = state["quantile_hit"]
-        self._seed = state["seed"]
-        self._finite_initial = init[np.isfinite(init)]
-        self._surrogates = SurrogateManager(self.surrogate, vae.n_components, self.hp_refit_every)
-        self._surrogates.set_state(state["surrogate"])
-        self._update_best()
+        net = self._codec.vae.get_network_state()
+        st.vae = {k: net[k] for k in ("n_fit_calls", "n_iter", "seed")}
+        st.reference = reference_to_state(self._codec.vae.reference)
+        st.surrogate = self._surrogates.state()
+        save_state(self.checkpoint, st.to_dict())
+        remove_stale_models(self.checkpoint, keep=st.model_file)

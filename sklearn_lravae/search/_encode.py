@@ -1,0 +1,170 @@
+"""The estimator as the search sees it: objects <-> latent points.
+
+:class:`LatentCodec` wraps the search's copy of the user's estimator (an
+``LRAVAETransformer`` or a Pipeline ending in one) and offers what the loop
+needs: encode objects robustly (objects a vectoriser rejects become NaN rows
+instead of ending the run), decode latent points, the LRE of latent points, and
+the upstream transform used to build retraining data.
+"""
+
+import copy
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ..metrics import find_lravae
+from ._evaluate import is_empty_object
+
+__all__ = ["LatentCodec", "as_input", "robust_transform"]
+
+
+def as_input(objects):
+    """The array an estimator's ``transform`` expects for a list of objects."""
+    if objects and isinstance(objects[0], str):
+        return np.asarray(objects, dtype=object)
+    return np.asarray(objects, dtype=float)
+
+
+def dropped_indices(estimator):
+    """Rows the last ``transform`` left out, as reported by a step's ``dropped_indices_``.
+
+    E.g. ``SelfiesVectorizer(on_error="drop", on_long="drop")`` drops invalid or
+    too long molecules instead of raising; None when no step reports any.
+    """
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    for step in steps:
+        dropped = getattr(step, "dropped_indices_", None)
+        if dropped is not None:
+            return np.asarray(dropped, dtype=int)
+    return None
+
+
+def _matched_rows(rows, n_objects, estimator):
+    """Indices of the objects that ``rows`` (one ``transform`` output) belong to."""
+    index = list(range(n_objects))
+    if len(rows) == n_objects:
+        return index
+    dropped = None if estimator is None else dropped_indices(estimator)
+    drop = set() if dropped is None else set(dropped.tolist())
+    if n_objects - len(drop) != len(rows):
+        raise RuntimeError(
+            f"transform returned {len(rows)} rows for {n_objects} objects and no "
+            "pipeline step reports which it dropped (dropped_indices_)."
+        )
+    return [i for i in index if i not in drop]
+
+
+def robust_transform(transform, objects, estimator=None):
+    """``transform`` the objects it can; bisect around those raising ValueError.
+
+    Returns the transformed rows and the indices of the objects they belong to
+    (e.g. decoded molecules longer than a vectoriser's ``max_length`` are left
+    out) at a cost of O(k log n) calls for k failures. Rows a step drops
+    without raising are matched through its ``dropped_indices_`` (looked up in
+    ``estimator``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae.search._encode import robust_transform
+    >>> def transform(X):
+    ...     if np.any(X < 0):
+    ...         raise ValueError("negative")
+    ...     return X * 2
+    >>> rows, keep = robust_transform(transform, [[1.0], [-1.0], [3.0]])
+    >>> rows.ravel().tolist(), keep
+    ([2.0, 6.0], [0, 2])
+    """
+    if not objects:
+        return np.empty((0, 0)), []
+    try:
+        rows = np.asarray(transform(as_input(objects)), dtype=float)
+    except ValueError:
+        if len(objects) == 1:
+            return np.empty((0, 0)), []
+    else:
+        return rows, _matched_rows(rows, len(objects), estimator)
+    mid = len(objects) // 2
+    left, kl = robust_transform(transform, objects[:mid], estimator)
+    right, kr = robust_transform(transform, objects[mid:], estimator)
+    parts = [p for p in (left, right) if len(p)]
+    rows = np.vstack(parts) if parts else np.empty((0, 0))
+    return rows, kl + [mid + i for i in kr]
+
+
+class LatentCodec:
+    """Objects <-> latents through a fitted estimator (VAE or Pipeline ending in one).
+
+    Parameters
+    ----------
+    estimator : LRAVAETransformer or Pipeline
+        Fitted; used as given (not copied).
+    """
+
+    def __init__(self, estimator):
+        if isinstance(estimator, Pipeline) and not hasattr(
+            estimator[-1], "latent_reconstruction_error"
+        ):
+            raise TypeError(
+                "estimator is a Pipeline whose last step is not an LRAVAETransformer; "
+                "LatentBayesSearch needs the VAE as the final step."
+            )
+        self.estimator = estimator
+        self.vae = find_lravae(estimator)
+        self.upstream = estimator[:-1] if isinstance(estimator, Pipeline) else None
+
+    @classmethod
+    def fitted_copy(cls, estimator, objects):
+        """A codec on a deep copy of ``estimator``, fitted on ``objects`` if it is not yet."""
+        est = copy.deepcopy(estimator)
+        if isinstance(est, Pipeline) and not hasattr(est[-1], "latent_reconstruction_error"):
+            cls(est)  # raises the TypeError above
+        try:
+            check_is_fitted(find_lravae(est))
+        except NotFittedError:
+            est.fit(as_input(objects))
+        return cls(est)
+
+    @property
+    def n_components(self):
+        return self.vae.n_components
+
+    @property
+    def n_features_in(self):
+        """Input width of the first step (None when unknown)."""
+        first = self.upstream[0] if self.upstream is not None else self.vae
+        return getattr(first, "n_features_in_", None)
+
+    def encode(self, objects):
+        """Latents of ``objects`` (rows that cannot be encoded: NaN)."""
+        objects = list(objects)
+        out = np.full((len(objects), self.n_components), np.nan)
+        rows, keep = robust_transform(self.estimator.transform, objects, self.estimator)
+        if keep:
+            out[keep] = rows
+        return out
+
+    def decode(self, Z):
+        """Decoded objects of latent points ``Z`` (strings or arrays)."""
+        decoded = self.estimator.inverse_transform(np.asarray(Z, dtype=float))
+        return [d if isinstance(d, str) else np.asarray(d) for d in decoded]
+
+    def lre(self, Z, decode="mode"):
+        """Hard-decode LRE of latent points; NaN for rows with non-finite entries."""
+        Z = np.asarray(Z, dtype=float).reshape(len(Z), -1)
+        out = np.full(len(Z), np.nan)
+        finite = np.all(np.isfinite(Z), axis=1)
+        if finite.any():
+            out[finite] = self.vae.latent_reconstruction_error(Z[finite], decode=decode)
+        return out
+
+    def training_data(self, objects):
+        """VAE input for ``objects`` and the indices of the objects that made it."""
+        keep = [i for i, o in enumerate(objects) if not is_empty_object(o)]
+        kept = [objects[i] for i in keep]
+        if self.upstream is None:
+            return as_input(kept), keep
+        data, rows = robust_transform(self.upstream.transform, kept, self.estimator)
+        return data, [keep[i] for i in rows]

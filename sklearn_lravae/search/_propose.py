@@ -1,0 +1,174 @@
+"""Proposing latent points: prior samples, skopt's acquisition, the consistency filter.
+
+:class:`Proposer` turns the observations of a search (latents in the current
+coordinates and the values skopt minimises) into the next latent points. It
+owns the search box and the skopt ``Space``, builds a fresh
+``skopt.Optimizer`` around the surrogate for every proposal, and optionally
+applies the consistency filter (candidates whose hard-decode LRE exceeds a
+threshold are skipped).
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from skopt import Optimizer
+from skopt.acquisition import _gaussian_acquisition
+from skopt.space import Real, Space
+
+__all__ = ["ACQ_OPTIMIZER_KWARGS", "Proposer", "make_box"]
+
+ACQ_OPTIMIZER_KWARGS = {"n_points": 2000, "n_restarts_optimizer": 2}
+
+
+def make_box(bounds, n_components):
+    """The search box as an ``(n_components, 2)`` array from ``bounds``.
+
+    Examples
+    --------
+    >>> from sklearn_lravae.search._propose import make_box
+    >>> make_box(2.0, 3).tolist()
+    [[-2.0, 2.0], [-2.0, 2.0], [-2.0, 2.0]]
+    """
+    d = n_components
+    if isinstance(bounds, numbers.Real):
+        return np.tile([-float(bounds), float(bounds)], (d, 1))
+    box = np.asarray(bounds, dtype=float)
+    if box.shape != (d, 2) or np.any(box[:, 0] >= box[:, 1]):
+        raise ValueError(
+            f"bounds must be a positive float or an array of shape ({d}, 2) with "
+            f"lower < upper per row (n_components={d}); got shape {box.shape}."
+        )
+    return box
+
+
+def derived_seed(seed, *keys):
+    """A 32-bit seed derived from the run's seed and ``keys`` (e.g. the step)."""
+    return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1)[0])
+
+
+class Proposer:
+    """Next latent points from the observations.
+
+    Parameters
+    ----------
+    box : ndarray of shape (n_components, 2)
+        Search box.
+    surrogates : SurrogateManager
+        Builds the regressor handed to skopt.
+    acq_func, acq_optimizer, acq_optimizer_kwargs
+        As in :class:`~sklearn_lravae.search.LatentBayesSearch`.
+    lre_threshold : float or None
+        Consistency filter threshold (None: off).
+    n_candidates : int
+        Candidates checked per requested point by the filter.
+    lre : callable
+        ``lre(Z) -> ndarray``: hard-decode LRE of latent points (the filter's test).
+    """
+
+    def __init__(
+        self,
+        box,
+        surrogates,
+        *,
+        acq_func="EI",
+        acq_optimizer="auto",
+        acq_optimizer_kwargs=None,
+        lre_threshold=None,
+        n_candidates=20,
+        lre=None,
+    ):
+        self.box = np.asarray(box, dtype=float)
+        self.space = Space([Real(lo, hi, transform="normalize") for lo, hi in self.box])
+        self.surrogates = surrogates
+        self.acq_func = acq_func
+        self.acq_optimizer = acq_optimizer
+        self.acq_optimizer_kwargs = acq_optimizer_kwargs
+        self.lre_threshold = lre_threshold
+        self.n_candidates = n_candidates
+        self.lre = lre
+
+    def observations(self, latents, targets):
+        """Finite latents clipped to the box, and their targets."""
+        ok = np.all(np.isfinite(latents), axis=1)
+        return np.clip(latents[ok], self.box[:, 0], self.box[:, 1]), targets[ok]
+
+    def prior_samples(self, n_points, seed):
+        """``n_points`` draws of ``N(0, I)`` clipped to the box."""
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        Z = rng.standard_normal((n_points, len(self.box)))
+        return np.clip(Z, self.box[:, 0], self.box[:, 1])
+
+    def make_optimizer(self, latents, targets, seed):
+        """A skopt ``Optimizer`` told every finite observation."""
+        Zc, yt = self.observations(latents, targets)
+        base = self.surrogates.base_estimator(self.space.transform(Zc.tolist()), yt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            opt = Optimizer(
+                self.space.dimensions,
+                base_estimator=base,
+                n_initial_points=0,
+                acq_func=self.acq_func,
+                acq_optimizer=self.acq_optimizer,
+                acq_optimizer_kwargs=(
+                    ACQ_OPTIMIZER_KWARGS
+                    if self.acq_optimizer_kwargs is None
+                    else self.acq_optimizer_kwargs
+                ),
+                random_state=seed,
+            )
+            if len(yt):
+                opt.tell(Zc.tolist(), yt.tolist())
+        return opt
+
+    def propose(self, n_points, latents, targets, step_seed):
+        """The acquisition's next points (consistency-filtered if configured).
+
+        Returns ``(Z, optimizer, n_rejected)``: the points, the skopt optimiser
+        that proposed them, and how many candidates the filter rejected.
+        """
+        opt = self.make_optimizer(latents, targets, derived_seed(*step_seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if self.lre_threshold is None:
+                Z = opt.ask() if n_points == 1 else opt.ask(n_points=n_points)
+                return np.array(Z, dtype=float).reshape(n_points, -1), opt, 0
+            best = np.array(opt.ask(), dtype=float).reshape(1, -1)
+        Z, n_rejected = self._filtered(opt, best, n_points, derived_seed(*step_seed, 1))
+        return Z, opt, n_rejected
+
+    def _filtered(self, opt, best, n_points, seed):
+        """Consistency filter: the best-acquisition candidates whose LRE passes.
+
+        Candidates are the optimiser's proposal plus random points of the box,
+        ranked by the acquisition function; the first ``n_points`` whose
+        hard-decode LRE is below ``lre_threshold`` are taken (the least
+        inconsistent ones if too few pass).
+        """
+        rand = np.array(self.space.rvs(n_samples=2000, random_state=seed), dtype=float)
+        cands = np.vstack([best, rand.reshape(len(rand), -1)])
+        acq_func = "EI" if self.acq_func == "gp_hedge" else self.acq_func
+        yt = np.asarray(opt.yi, dtype=float)
+        model = opt.models[-1]
+        acq = (
+            _gaussian_acquisition(
+                np.asarray(self.space.transform(cands.tolist())),
+                model,
+                y_opt=yt.min(),
+                acq_func=acq_func,
+            )
+            if hasattr(model, "kernel_")
+            else np.zeros(len(cands))
+        )
+        acq[0] = -np.inf  # the optimiser's own (locally optimised) proposal comes first
+        order = np.argsort(acq, kind="stable")[: n_points * self.n_candidates]
+        lre = self.lre(cands[order])
+        ok = lre <= self.lre_threshold
+        chosen = [int(i) for i in np.flatnonzero(ok)[:n_points]]
+        last = chosen[-1] if len(chosen) == n_points else len(order) - 1
+        n_rejected = int(np.sum(~ok[: last + 1]))
+        if len(chosen) < n_points:  # too few consistent candidates: least inconsistent
+            rest = [int(i) for i in np.argsort(lre) if i not in chosen]
+            chosen += rest[: n_points - len(chosen)]
+        return cands[order[chosen]], n_rejected

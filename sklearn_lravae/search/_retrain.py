@@ -1,0 +1,109 @@
+"""Retraining the VAE during a search: reference centred on the queries, rank weights.
+
+METHOD.md's LSBO loop, step 5 (in the package docs: user guide, "LSBO"): the
+VAE continues training on the known objects with its LRE reference centred on
+the points the acquisition function queried (mixed with a broad component),
+optionally with the rank weights of Tripp et al. (2020); the caller then
+re-encodes every observation, since the old coordinates are stale.
+"""
+
+import numpy as np
+
+from ..reference import GaussianMixtureReference, MixtureReference, NormalReference
+
+__all__ = ["rank_weights", "retraining_reference", "retrain"]
+
+
+def rank_weights(values, k):
+    """Rank-based weights of Tripp et al. (2020): ``w_i ∝ 1 / (k N + rank_i)``.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        Objective values (higher is better); NaN counts as the worst.
+    k : float
+        Sharpness; small ``k`` concentrates the weight on the best objects.
+
+    Returns
+    -------
+    weights : ndarray of shape (n,)
+        Positive weights with mean 1 (rank 0 = best value).
+
+    Examples
+    --------
+    >>> from sklearn_lravae.search import rank_weights
+    >>> w = rank_weights([0.1, 0.9, 0.5], k=1e-3)
+    >>> bool(w[1] > w[2] > w[0]), round(float(w.mean()), 6)
+    (True, 1.0)
+    """
+    v = np.asarray(values, dtype=float)
+    v = np.where(np.isnan(v), -np.inf, v)
+    ranks = np.empty(len(v))
+    ranks[np.argsort(-v, kind="stable")] = np.arange(len(v))
+    w = 1.0 / (k * len(v) + ranks)
+    return w / w.mean()
+
+
+def retraining_reference(queried, *, reference_scale, broad_scale, broad_weight):
+    """The LRE reference for a retraining: normals on the queries mixed with ``N(0, s^2 I)``.
+
+    Parameters
+    ----------
+    queried : ndarray of shape (n_queries, n_components)
+        Queried latent points in current coordinates (may be empty).
+    reference_scale : float
+        Scale of the normals centred on the queries.
+    broad_scale : float
+        Scale of the broad component.
+    broad_weight : float in [0, 1]
+        Weight of the broad component (all of it when there are no queries).
+
+    Returns
+    -------
+    reference : MixtureReference
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae.search._retrain import retraining_reference
+    >>> ref = retraining_reference(np.zeros((3, 2)), reference_scale=0.3,
+    ...                            broad_scale=2.0, broad_weight=0.5)
+    >>> [type(c).__name__ for c in ref.components]
+    ['GaussianMixtureReference', 'NormalReference']
+    """
+    components, mix = [], []
+    if len(queried) and broad_weight < 1:
+        components.append(GaussianMixtureReference(queried, scale=reference_scale))
+        mix.append(1 - broad_weight)
+    if broad_weight > 0 or not components:
+        components.append(NormalReference(scale=broad_scale))
+        mix.append(max(broad_weight, 1e-12))
+    return MixtureReference(components, mix)
+
+
+def retrain(codec, objects, values, *, reference, epochs, weight_k=None):
+    """Continue training the codec's VAE on ``objects`` with ``reference`` as LRE reference.
+
+    Parameters
+    ----------
+    codec : LatentCodec
+        The search's estimator.
+    objects : list
+        Observed objects followed by unlabelled training objects; empty or
+        missing objects and objects the upstream steps reject are skipped.
+    values : ndarray of shape (len(objects),)
+        Their objective values (NaN: failed or unlabelled), used for rank
+        weights when ``weight_k`` is set.
+    reference : reference distribution
+        Set as the VAE's ``reference`` before training (it stays set).
+    epochs : int
+        Epochs of ``partial_fit``.
+    weight_k : float or None, default=None
+        Rank-weight sharpness; None weighs all objects equally.
+    """
+    data, keep = codec.training_data(objects)
+    weights = None
+    if weight_k is not None:
+        weights = rank_weights(values, weight_k)[keep]
+    codec.vae.set_params(reference=reference)
+    codec.vae.partial_fit(data, sample_weight=weights, epochs=epochs)
