@@ -3,22 +3,26 @@
 scikit-optimize's GP re-optimises its kernel hyperparameters (with restarts)
 on every ``tell``, which dominates the cost of a step (~10-17 s at 300 points
 in 32 dimensions on a 2-core machine). :class:`SurrogateManager` instead fits
-the hyperparameters only every ``refit_every`` observations (starting from the
-previous optimum, no restarts) and in between hands skopt a GP whose kernel is
-fixed, so a step costs one Cholesky factorisation. That GP is a
+the hyperparameters only every ``refit_every`` observations, with
+:func:`~sklearn_lravae.search._gp.fit_gp_hyperparameters` (the same model and
+bounds, maximum marginal likelihood in torch with an analytic gradient,
+warm-started from the previous optimum, no restarts; on a fixed-seed subset
+above ``max_fit_points`` observations), and in between hands skopt a GP whose
+kernel is fixed, so a step costs one Cholesky factorisation. That GP is a
 :class:`FastGaussianProcessRegressor`, whose batched predictive variance uses a
 matrix product instead of skopt's unoptimised three-operand ``einsum`` (the
 acquisition over a few thousand candidate points was the largest remaining cost).
 """
 
-import warnings
+import numbers
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from skopt.learning import GaussianProcessRegressor
 from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+from ._gp import CONSTANT_BOUNDS, LENGTH_SCALE_BOUNDS, fit_gp_hyperparameters
 
 __all__ = ["FastGaussianProcessRegressor", "SurrogateManager", "default_gp"]
 
@@ -90,8 +94,8 @@ class FastGaussianProcessRegressor(GaussianProcessRegressor):
 
 def default_gp(n_dims):
     """skopt's default GP for ``n_dims`` continuous dimensions (Matern 5/2, ARD)."""
-    kernel = ConstantKernel(1.0, (0.01, 1000.0)) * Matern(
-        length_scale=np.ones(n_dims), length_scale_bounds=[(0.01, 100)] * n_dims, nu=2.5
+    kernel = ConstantKernel(1.0, CONSTANT_BOUNDS) * Matern(
+        length_scale=np.ones(n_dims), length_scale_bounds=[LENGTH_SCALE_BOUNDS] * n_dims, nu=2.5
     )
     return GaussianProcessRegressor(
         kernel=kernel, normalize_y=True, noise="gaussian", n_restarts_optimizer=2
@@ -105,50 +109,97 @@ class SurrogateManager:
     ----------
     surrogate : {"GP", "GP-stock", "RF", "ET"} or estimator
         ``"GP"``: fast GP (hyperparameters refitted every ``refit_every``
-        observations); ``"GP-stock"``: skopt's GP, refitted with restarts every
+        observations by :func:`~sklearn_lravae.search._gp.fit_gp_hyperparameters`,
+        warm-started); ``"GP-stock"``: skopt's GP, refitted with restarts every
         step; ``"RF"``/``"ET"``: skopt's forests; an estimator is used as given.
     n_dims : int
         Latent dimension.
-    refit_every : int
+    refit_every : int, default=10
         Observations between hyperparameter refits of the fast GP.
+    max_fit_points : int, default=1000
+        Above this many observations the fast GP's hyperparameters are fitted
+        on a fixed-seed subset of this size (prediction uses all of them).
+
+    Attributes
+    ----------
+    theta_ : ndarray of shape (n_dims + 1,) or None
+        Log signal variance and log length scales of the fast GP (``None``:
+        not fitted yet, or :meth:`reset`).
+    noise_ : float or None
+        Its noise variance.
+    n_at_refit_ : int
+        Number of observations at the last hyperparameter fit.
+    last_fit_ : GPHyperparameterFit or None
+        Details of the last fit in this session (iterations, likelihood).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.uniform(size=(40, 3)), rng.normal(size=40)
+    >>> manager = SurrogateManager("GP", n_dims=3, refit_every=10)
+    >>> gp = manager.base_estimator(X, y).fit(X, y)  # fits hyperparameters, then the GP
+    >>> manager.n_at_refit_, manager.needs_refit(45), manager.needs_refit(50)
+    (40, False, True)
+    >>> manager.reset()  # e.g. the latent space changed
+    >>> manager.needs_refit(41)
+    True
     """
 
-    def __init__(self, surrogate, n_dims, refit_every=10):
+    def __init__(self, surrogate, n_dims, refit_every=10, *, max_fit_points=1000):
+        for name, value, low in [("n_dims", n_dims, 1), ("refit_every", refit_every, 1)]:
+            if not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
         self.surrogate = surrogate
         self.n_dims = n_dims
         self.refit_every = refit_every
+        self.max_fit_points = max_fit_points
         self.theta_ = None  # log-hyperparameters of the fast GP's signal kernel
         self.noise_ = None
         self.n_at_refit_ = 0
+        self.last_fit_ = None
 
     def needs_refit(self, n_obs):
+        """Whether a fast-GP surrogate for ``n_obs`` observations refits hyperparameters."""
         return self.theta_ is None or n_obs - self.n_at_refit_ >= self.refit_every
+
+    def reset(self):
+        """Forget the hyperparameters: the next surrogate refits them from scratch.
+
+        Call it when the inputs change meaning (e.g. after the latent space
+        was retrained and all points re-encoded): a warm start from the old
+        space's length scales would be misleading.
+        """
+        self.theta_ = None
+        self.noise_ = None
+        self.n_at_refit_ = 0
 
     def base_estimator(self, Xn, y):
         """Return the estimator for skopt, refitting hyperparameters if due.
 
         ``Xn`` are the points in skopt's normalised space, ``y`` the values
-        skopt minimises.
+        skopt minimises. For ``"GP"`` the result is an unfitted
+        :class:`FastGaussianProcessRegressor` whose kernel is fixed at the
+        current hyperparameters (skopt fits it on ``tell``).
         """
         if not isinstance(self.surrogate, str):
             return clone(self.surrogate)
         if self.surrogate in ("RF", "ET"):
             return self.surrogate
-        gp = default_gp(self.n_dims)
         if self.surrogate == "GP-stock":
-            return gp
+            return default_gp(self.n_dims)
         if self.needs_refit(len(y)):
-            if self.theta_ is not None:
-                gp.kernel.theta = self.theta_
-            gp.set_params(n_restarts_optimizer=0)
-            with warnings.catch_warnings():  # bounds hits are routine for small n
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                gp.fit(np.asarray(Xn), np.asarray(y))
-            # kernel_ = (constant * matern) + white(0); noise_ holds the fitted noise
-            self.theta_ = gp.kernel_.k1.theta.copy()
-            self.noise_ = float(gp.noise_ or 1e-10)
+            warm = self.theta_ is not None and self.noise_ is not None
+            fit = fit_gp_hyperparameters(
+                Xn,
+                y,
+                init=(self.theta_, self.noise_) if warm else None,
+                max_fit_points=self.max_fit_points,
+            )
+            self.theta_, self.noise_ = fit.theta, fit.noise
             self.n_at_refit_ = len(y)
-        kernel = default_gp(self.n_dims).kernel  # skopt's fit mutated gp.kernel
+            self.last_fit_ = fit
+        kernel = default_gp(self.n_dims).kernel
         kernel.theta = self.theta_
         return FastGaussianProcessRegressor(
             kernel=kernel + WhiteKernel(self.noise_, noise_level_bounds="fixed"),
@@ -158,13 +209,26 @@ class SurrogateManager:
         )
 
     def state(self):
+        """JSON-serialisable hyperparameter state (see :meth:`set_state`)."""
         return {
             "theta": None if self.theta_ is None else [float(t) for t in self.theta_],
-            "noise": self.noise_,
+            "noise": None if self.noise_ is None else float(self.noise_),
             "n_at_refit": int(self.n_at_refit_),
         }
 
     def set_state(self, state):
-        self.theta_ = None if state["theta"] is None else np.asarray(state["theta"])
-        self.noise_ = state["noise"]
+        """Restore :meth:`state` (also those written by earlier versions)."""
+        if not isinstance(state, dict) or not {"theta", "noise", "n_at_refit"} <= set(state):
+            raise ValueError(
+                "state must be a dict with keys 'theta', 'noise' and 'n_at_refit', as returned "
+                f"by SurrogateManager.state(); got {state!r}."
+            )
+        theta = None if state["theta"] is None else np.asarray(state["theta"], dtype=float)
+        if theta is not None and theta.shape != (self.n_dims + 1,):
+            raise ValueError(
+                f"state['theta'] must hold n_dims + 1 = {self.n_dims + 1} log-hyperparameters, "
+                f"got {theta.shape}; was the state saved for another latent dimension?"
+            )
+        self.theta_ = theta
+        self.noise_ = None if state["noise"] is None else float(state["noise"])
         self.n_at_refit_ = int(state["n_at_refit"])
