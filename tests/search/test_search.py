@@ -1,11 +1,13 @@
-"""LatentBayesSearch: optimisation quality, retraining, failures, checkpoints, dask."""
+"""LatentBayesSearch, the loop: optimisation quality, retraining, failures, callbacks,
+ask/tell, pipelines, parallel evaluation and parameter validation.
+
+The pieces have their own test modules: ``test_evaluate`` (status rule),
+``test_encode`` (objects <-> latents), ``test_propose`` (box, prior samples,
+consistency filter), ``test_retrain`` (rank weights, reference), ``test_state``,
+``test_checkpoint`` (files, kill and resume) and ``test_surrogate``.
+"""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
@@ -17,30 +19,9 @@ from sklearn.preprocessing import MinMaxScaler
 from skopt.callbacks import DeadlineStopper, DeltaYStopper
 
 from sklearn_lravae import LRAVAETransformer
-from sklearn_lravae.search import LatentBayesSearch, rank_weights
+from sklearn_lravae.search import LatentBayesSearch
 
-
-@pytest.fixture(scope="module")
-def digits_vae(digits):
-    vae = LRAVAETransformer(
-        4, likelihood="bernoulli", hidden_layer_sizes=(64,), max_epochs=20, random_state=0
-    )
-    return vae.fit(digits[0])
-
-
-@pytest.fixture(scope="module")
-def target(digits):
-    return digits[1][0]
-
-
-class Distance:
-    """Objective: negative squared distance of the decoded image to a target image."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def __call__(self, x):
-        return -float(np.sum((np.asarray(x) - self.target) ** 2))
+from .conftest import Distance
 
 
 def random_search_best(vae, objective, n, seed):
@@ -137,11 +118,29 @@ def test_retraining_changes_vae_and_reencodes(digits_vae, digits, target):
     assert not np.allclose(means[:5], queried[:5], atol=1e-3)
 
 
-def test_quantile_trigger_retrains(digits_vae, digits, target):
+def test_quantile_trigger_retrains_exactly_when_a_value_beats_the_quantile(digits_vae, digits):
+    """retrain_quantile=0.01 of the initial values [1, 2, 3] is 1.02: 1.5 and 5.0 beat it,
+    1.0 and 0.0 do not; the VAE is retrained right after each value that beats it, and only then.
+    """
+    returned = iter([1.0, 1.5, 0.0, 5.0])
+
+    def objective(x):
+        return next(returned)
+
     s = LatentBayesSearch(
-        digits_vae, Distance(target), n_calls=4, retrain_quantile=0.01, random_state=0
-    ).fit(digits[0][:10])
-    assert s.n_retrain_rounds_ >= 1
+        digits_vae, objective, n_calls=4, retrain_quantile=0.01, retrain_epochs=1, random_state=0
+    ).fit(digits[0][:3], y=[1.0, 2.0, 3.0])
+    assert [h["value"] for h in s.history_] == [1.0, 1.5, 0.0, 5.0]
+    # retrain_round is the number of retrainings before the evaluation
+    assert [h["retrain_round"] for h in s.history_] == [0, 0, 1, 1]
+    assert s.n_retrain_rounds_ == 2
+    assert s.estimator_.n_iter_ == digits_vae.n_iter_ + 2  # one epoch per retraining
+    # without the trigger nothing is retrained
+    returned = iter([1.0, 1.5, 0.0, 5.0])
+    plain = LatentBayesSearch(digits_vae, objective, n_calls=4, random_state=0).fit(
+        digits[0][:3], y=[1.0, 2.0, 3.0]
+    )
+    assert plain.n_retrain_rounds_ == 0 and plain.estimator_.n_iter_ == digits_vae.n_iter_
 
 
 def test_failures_are_recorded_not_fatal(digits_vae, digits, target):
@@ -288,172 +287,6 @@ def test_bad_parameters(digits_vae, digits, target, params, error, match):
         ).fit(digits[0][:3])
 
 
-def test_resume_requires_checkpoint(digits_vae, digits, target):
-    with pytest.raises(ValueError, match="checkpoint"):
-        LatentBayesSearch(digits_vae, Distance(target), n_calls=2).fit(digits[0][:3], resume=True)
-
-
-def test_rank_weights():
-    w = rank_weights([3.0, np.nan, 1.0, 2.0], k=0.1)
-    assert np.argmax(w) == 0 and np.argmin(w) == 1
-    np.testing.assert_allclose(w.mean(), 1.0)
-
-
-# ------------------------------------------------------------ kill and resume
-SCRIPT = textwrap.dedent(
-    """
-    import sys, time
-    import numpy as np
-    from sklearn.datasets import load_digits
-    from sklearn_lravae import LRAVAETransformer
-    from sklearn_lravae.search import LatentBayesSearch
-
-    X = load_digits().data[:400] / 16.0
-    target = X[-1]
-
-    def objective(x):
-        time.sleep(float(sys.argv[2]))
-        return -float(np.sum((np.asarray(x) - target) ** 2))
-
-    vae = LRAVAETransformer(3, likelihood="bernoulli", hidden_layer_sizes=(32,),
-                            max_epochs=5, random_state=0)
-    search = LatentBayesSearch(vae, objective, n_calls=12, retrain_every=4,
-                               retrain_epochs=1, checkpoint=sys.argv[1], random_state=0)
-    search.fit(X[:6], train_objects=X[:300], resume=len(sys.argv) > 3)
-    print("VALUES", [round(h["value"], 10) for h in search.history_])
-    """
-)
-
-
-def _run_script(script, args, **kw):
-    return subprocess.run(
-        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=300, **kw
-    )
-
-
-def _values(out):
-    line = next(line for line in out.splitlines() if line.startswith("VALUES"))
-    return json.loads(line.split(" ", 1)[1])
-
-
-def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
-    script = tmp_path / "run.py"
-    script.write_text(SCRIPT)
-    ckpt = tmp_path / "ckpt"
-    # the uninterrupted reference run goes alongside the one we kill
-    fresh = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "fresh"), "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    proc = subprocess.Popen([sys.executable, str(script), str(ckpt), "0.3"])
-    state_file = ckpt / "state.json"
-    deadline = time.time() + 240
-    n_done = 0
-    while time.time() < deadline:
-        if state_file.exists():
-            n_done = len(json.loads(state_file.read_text())["history"])
-            if n_done >= 6:  # past the first retraining
-                break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert n_done >= 6, "the run did not get far enough before the deadline"
-    killed = json.loads(state_file.read_text())
-    k = len(killed["history"])
-    assert 6 <= k < 12
-    assert killed["model_kind"] == "full" and (ckpt / killed["model_file"]).exists()
-
-    resumed = _run_script(script, [str(ckpt), "0", "resume"])
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    values = _values(resumed.stdout)
-    final = json.loads(state_file.read_text())
-    assert len(values) == 12 and len(final["history"]) == 12
-    assert [h["iteration"] for h in final["history"]] == list(range(12))
-    # nothing completed before the kill was lost or re-evaluated
-    assert [h["value"] for h in final["history"][:k]] == [h["value"] for h in killed["history"]]
-
-    # only the current round's model file is kept; no temporary files are left
-    assert sorted(f for f in os.listdir(ckpt)) == sorted(["state.json", final["model_file"]])
-    assert final["model_file"] == "estimator-3.lravae"
-    # and the resumed run is the run that was never interrupted
-    out, err = fresh.communicate(timeout=300)
-    assert fresh.returncode == 0, err[-2000:]
-    np.testing.assert_allclose(values, _values(out), rtol=1e-6)
-
-
-@pytest.mark.parametrize("custom_module", [False, True])
-def test_resume_in_process(digits, target, tmp_path, custom_module):
-    """Full-estimator checkpoints, and the weights-only fallback for custom modules."""
-    from sklearn_lravae._network import MLPCore
-
-    def user_core(**kw):  # a user's own factory: save() cannot store its code
-        return MLPCore(hidden_layer_sizes=(16,), **kw)
-
-    module = user_core if custom_module else None
-    vae = LRAVAETransformer(
-        2,
-        likelihood="bernoulli",
-        hidden_layer_sizes=(16,),
-        module=module,
-        max_epochs=2,
-        random_state=0,
-    )
-    X0, train = digits[0][:5], digits[0][:200]
-
-    def search(n_calls, ckpt):
-        return LatentBayesSearch(
-            vae,
-            Distance(target),
-            n_calls=n_calls,
-            retrain_every=2,
-            retrain_epochs=1,
-            checkpoint=ckpt,
-            random_state=0,
-        )
-
-    first = search(3, tmp_path / "a").fit(X0, train_objects=train)
-    state = json.loads((tmp_path / "a" / "state.json").read_text())
-    assert state["model_kind"] == ("weights" if custom_module else "full")
-    assert state["model_file"] == ("vae-1.pt" if custom_module else "estimator-1.lravae")
-    (tmp_path / "a" / ".state.json.x1.tmp").write_text("{")  # as left by a kill mid-write
-    resumed = search(5, tmp_path / "a").fit(X0, train_objects=train, resume=True)
-    assert sorted(os.listdir(tmp_path / "a")) == sorted(
-        ["state.json", state["model_file"].replace("1", "2")]
-    )
-    straight = search(5, tmp_path / "b").fit(X0, train_objects=train)
-    assert [h["value"] for h in resumed.history_[:3]] == [h["value"] for h in first.history_]
-    np.testing.assert_allclose(
-        [h["value"] for h in resumed.history_], [h["value"] for h in straight.history_]
-    )
-    assert resumed.n_retrain_rounds_ == straight.n_retrain_rounds_ == 2
-    np.testing.assert_allclose(resumed.latents_, straight.latents_, atol=1e-6)
-    # resuming with other initial objects is refused
-    with pytest.raises(ValueError, match="same X"):
-        search(6, tmp_path / "a").fit(X0[:4], resume=True)
-    # a tampered model file is refused without running its code
-    import torch
-
-    marker = tmp_path / "pwned"
-    model_file = (
-        tmp_path / "a" / json.loads((tmp_path / "a" / "state.json").read_text())["model_file"]
-    )
-    model_file.unlink()
-    torch.save({"module": _Evil(str(marker))}, model_file)
-    with pytest.raises(Exception, match="(?i)weights_only|unpickl|not a zip|model file"):
-        search(6, tmp_path / "a").fit(X0, train_objects=train, resume=True)
-    assert not marker.exists()
-
-
-class _Evil:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
-
 def test_qm9_pipeline_with_vectorized_qed(tmp_path):
     from sklearn_lravae.chem import SelfiesVectorizer, qed
     from sklearn_lravae.datasets import load_qm9
@@ -594,67 +427,6 @@ def test_retraining_through_a_vectorizer_that_drops_rows():
     s2.fit(bad, [0.1, 0.2])
     assert np.isnan(s2.latents_[:2]).all() and len(s2.history_) == 3
     assert all(h["status"] == "ok" for h in s2.history_)
-
-
-def test_vectorized_objective_failures():
-    def batch_objective(objects):
-        return [np.nan] + [1.0] * (len(objects) - 1)
-
-    def broken(objects):
-        raise RuntimeError("lab offline")
-
-    from sklearn_lravae.search._evaluate import evaluate_batch as _safe_batch_call
-
-    out = _safe_batch_call(batch_objective, ["C", "", "CC"])
-    assert [o[1] for o in out] == ["failed", "invalid", "ok"]
-    assert {o[1] for o in _safe_batch_call(broken, ["C", "CC"])} == {"failed"}
-    assert "lab offline" in _safe_batch_call(broken, ["C"])[0][2]
-
-
-def test_fast_gp_matches_skopt_gp():
-    """The default surrogate predicts (and so proposes) exactly what skopt's GP would."""
-    import warnings
-
-    from skopt import Optimizer
-    from skopt.learning import GaussianProcessRegressor
-    from skopt.space import Real, Space
-
-    from sklearn_lravae.search._surrogate import FastGaussianProcessRegressor, SurrogateManager
-
-    rng = np.random.RandomState(0)
-    d = 5
-    Z_all = rng.uniform(-3, 3, (70, d))
-    y_all = np.sum(np.sin(Z_all), axis=1) + 0.01 * rng.standard_normal(70)
-    space = Space([Real(-3.0, 3.0, transform="normalize") for _ in range(d)])
-    Zn_all = np.asarray(space.transform(Z_all.tolist()))
-    Z, Zn, y = Z_all[:60], Zn_all[:60], y_all[:60]
-    mgr = SurrogateManager("GP", d, refit_every=10)
-    fast = mgr.base_estimator(Zn, y)
-    assert isinstance(fast, FastGaussianProcessRegressor) and fast.optimizer is None
-    stock = GaussianProcessRegressor(**fast.get_params(deep=False))
-    fast.fit(Zn, y), stock.fit(Zn, y)
-    Xq = rng.uniform(size=(300, d))
-    for a, b in zip(fast.predict(Xq, return_std=True), stock.predict(Xq, return_std=True)):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
-    kw = dict(return_std=True, return_mean_grad=True, return_std_grad=True)
-    for a, b in zip(fast.predict(Xq[:1], **kw), stock.predict(Xq[:1], **kw)):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
-    # no hyperparameter refit until refit_every more observations arrive
-    theta = mgr.theta_.copy()
-    mgr.base_estimator(Zn_all[:69], y_all[:69])
-    np.testing.assert_array_equal(mgr.theta_, theta)
-    mgr.base_estimator(Zn_all, y_all)
-    assert mgr.n_at_refit_ == 70 and not np.array_equal(mgr.theta_, theta)
-    points = []
-    for base in (fast, stock):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            opt = Optimizer(
-                space.dimensions, base, n_initial_points=0, acq_func="EI", random_state=0
-            )
-            opt.tell(Z.tolist(), y.tolist())
-            points.append(opt.ask())
-    np.testing.assert_allclose(points[0], points[1], rtol=1e-6)
 
 
 def test_timeout_keeps_finished_evaluations(digits_vae, digits, target):
