@@ -160,6 +160,49 @@ class LatentCodec:
             out[finite] = self.vae.latent_reconstruction_error(Z[finite], decode=decode)
         return out
 
+    def check_widths(self, objects, name="X"):
+        """Numeric objects must have the estimator's input width (strings are not checked)."""
+        n_in = self.n_features_in
+        if n_in is None or not objects or isinstance(objects[0], str):
+            return
+        sizes = np.array([np.size(o) for o in objects])
+        bad = np.flatnonzero(sizes != n_in)
+        if len(bad):
+            raise ValueError(
+                f"{name} has objects of {sizes[bad[0]]} features (rows {bad[:10].tolist()}), "
+                f"but the estimator expects {n_in}: pass objects shaped like its training data."
+            )
+
+    def looks_like_latents(self, data):
+        """A 2-D float array of width ``n_components`` (and a different input width)."""
+        if len(data) and isinstance(data[0], str):
+            return False
+        arr = np.asarray(data)
+        d = self.n_components
+        return (
+            arr.ndim == 2
+            and arr.dtype.kind == "f"
+            and arr.shape[1] == d
+            and (self.n_features_in != d)
+        )
+
+    def latents_and_objects(self, data, kind="auto"):
+        """``(Z, objects)`` for user input that holds either objects or latent points.
+
+        ``kind="auto"`` takes a 2-D float array with ``n_components`` columns
+        (and an input width that differs) as latent points.
+        """
+        if kind == "auto":
+            kind = "latents" if self.looks_like_latents(data) else "objects"
+        if kind == "latents":
+            Z = np.asarray(data, dtype=float)
+            return Z, self.decode(Z)
+        if kind == "objects":
+            objects = list(data)
+            self.check_widths(objects, name="objects_or_latents")
+            return self.encode(objects), objects
+        raise ValueError(f"kind must be 'auto', 'objects' or 'latents', got {kind!r}.")
+
     def training_data(self, objects):
         """VAE input for ``objects`` and the indices of the objects that made it."""
         keep = [i for i, o in enumerate(objects) if not is_empty_object(o)]

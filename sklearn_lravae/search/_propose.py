@@ -122,6 +122,33 @@ class Proposer:
                 opt.tell(Zc.tolist(), yt.tolist())
         return opt
 
+    def propose_in_trust_region(self, region, center, n_points, latents, targets, seed):
+        """Thompson-sampled points inside ``region`` (a TrustRegion) around ``center``.
+
+        Returns ``(Z, model)``: the points and the surrogate fitted for them.
+        """
+        Zc, yt = self.observations(latents, targets)
+        Xn = np.asarray(self.space.transform(Zc.tolist()))
+        model = self.surrogates.base_estimator(Xn, yt)
+        if isinstance(model, str) or not hasattr(model, "kernel"):
+            raise ValueError(
+                "trust_region=True needs a Gaussian-process surrogate ('GP' or 'GP-stock'), "
+                f"got surrogate={self.surrogates.surrogate!r}."
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model.fit(Xn, yt)
+        c = np.clip(np.asarray(center, dtype=float), self.box[:, 0], self.box[:, 1])
+        center_n = np.asarray(self.space.transform([c.tolist()]), dtype=float)[0]
+        theta = getattr(self.surrogates, "theta_", None)
+        ls = None
+        if theta is not None and len(theta) == len(self.box) + 1:
+            ls = np.exp(np.asarray(theta, dtype=float)[1:])
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        Zn = region.propose(model, center_n, n_points, rng, length_scales=ls)
+        Z = np.array(self.space.inverse_transform(Zn.tolist()), dtype=float)
+        return Z.reshape(n_points, -1), model
+
     def propose(self, n_points, latents, targets, step_seed):
         """The acquisition's next points (consistency-filtered if configured).
 

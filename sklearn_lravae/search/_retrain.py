@@ -11,7 +11,7 @@ import numpy as np
 
 from ..reference import GaussianMixtureReference, MixtureReference, NormalReference
 
-__all__ = ["rank_weights", "retraining_reference", "retrain"]
+__all__ = ["rank_weights", "retrain", "retrain_search", "retraining_reference"]
 
 
 def rank_weights(values, k):
@@ -107,3 +107,46 @@ def retrain(codec, objects, values, *, reference, epochs, weight_k=None):
         weights = rank_weights(values, weight_k)[keep]
     codec.vae.set_params(reference=reference)
     codec.vae.partial_fit(data, sample_weight=weights, epochs=epochs)
+
+
+def retrain_search(codec, state, train_objects, *, n_recent, epochs, weight_k, **reference_kw):
+    """One retraining round of a search: retrain, then move every observation to the new space.
+
+    Parameters
+    ----------
+    codec : LatentCodec
+        The search's estimator (retrained in place).
+    state : SearchState
+        Observations; their latents are replaced by the re-encoded ones
+        (objects that cannot be encoded keep their old coordinates) and the
+        retraining counters are updated.
+    train_objects : list
+        Unlabelled objects included in the training data.
+    n_recent : int or None
+        Centre the reference on the last ``n_recent`` queries (all when None).
+    epochs : int
+        Epochs of the retraining.
+    weight_k : float or None
+        Rank-weight sharpness (None: unweighted).
+    **reference_kw
+        ``reference_scale``, ``broad_scale``, ``broad_weight`` of
+        :func:`retraining_reference`.
+    """
+    observed = state.objects()
+    reference = retraining_reference(state.queried_latents(n_recent), **reference_kw)
+    values = np.concatenate([state.values, np.full(len(train_objects), np.nan)])
+    retrain(
+        codec,
+        observed + list(train_objects),
+        values,
+        reference=reference,
+        epochs=epochs,
+        weight_k=weight_k,
+    )
+    state.n_retrain_rounds += 1
+    state.since_retrain = 0
+    state.quantile_hit = False
+    new = codec.encode(observed)  # the old coordinates are stale
+    stale = ~np.all(np.isfinite(new), axis=1)
+    new[stale] = state.latents[stale]
+    state.latents = new

@@ -27,10 +27,12 @@ from ._checkpoint import (
 )
 from ._encode import LatentCodec
 from ._evaluate import Evaluation, evaluate
+from ._failures import check_all_failed, warn_streak
 from ._propose import Proposer, make_box
-from ._retrain import rank_weights, retrain, retraining_reference
+from ._retrain import rank_weights, retrain_search
 from ._state import SearchState
 from ._surrogate import SurrogateManager
+from ._trust_region import TrustRegion
 
 __all__ = ["LatentBayesSearch", "rank_weights"]
 
@@ -118,6 +120,23 @@ class LatentBayesSearch(BaseEstimator):
     weight_k : float or None, default=None
         Rank-weighted retraining (Tripp et al. 2020, e.g. ``1e-3``): sample
         weights ``∝ 1 / (k N + rank)``; None weighs all objects equally.
+    trust_region : bool, default=False
+        Propose inside a trust region around the incumbent (TuRBO; LOL-BO's
+        setting for molecules) by Thompson sampling from the GP, instead of
+        maximising ``acq_func`` over the whole box: the region grows after
+        improving rounds, shrinks after rounds without improvement and
+        restarts when it collapses. Recommended for molecules and latent
+        spaces of more than a few dimensions. Needs ``surrogate="GP"`` or
+        ``"GP-stock"``; ``lre_threshold`` and ``acq_func`` do not apply.
+    trust_region_kwargs : dict or None, default=None
+        Settings of the region (``length_init=0.8``, ``length_min=0.5**7``,
+        ``length_max=1.6``, ``success_tolerance=3``, ``failure_tolerance``
+        (default ``ceil(max(4, d) / batch_size)``), ``n_candidates`` (default
+        ``min(100 d, 2000)``)), lengths relative to the search box.
+    recoordinate : bool, default=False
+        Centre the trust region on ``enc(dec(z*))``, the latent point the best
+        object really encodes to, rather than the queried ``z*`` (CoBO's
+        recoordination); one extra encoding per round.
     lre_threshold : float or None, default=None
         Consistency filter: candidates whose hard-decode LRE exceeds it are
         rejected and the next-best candidate is taken (``n_rejected_`` counts
@@ -151,6 +170,13 @@ class LatentBayesSearch(BaseEstimator):
         ``skopt.callbacks.DeltaYStopper`` and ``DeadlineStopper`` work.
     random_state : int, RandomState instance or None, default=None
         Seeds the optimiser; with ``n_jobs=1`` the same seed gives the same run.
+    on_all_failed : {"raise", "warn", "ignore"}, default="raise"
+        What to do when every evaluation of a :meth:`fit` failed (usually a
+        mistake such as a batch objective without ``vectorized=True``): raise
+        a ``RuntimeError`` naming the first error (after recording and
+        checkpointing the failures), warn, or accept it silently (for
+        objectives that are expected to fail often). Independently, a warning
+        is issued after ``5`` consecutive failures.
     verbose : int, default=0
         Show a progress bar when > 0.
 
@@ -219,6 +245,9 @@ class LatentBayesSearch(BaseEstimator):
         "broad_scale": [Interval(numbers.Real, 0, None, closed="neither")],
         "broad_weight": [Interval(numbers.Real, 0, 1, closed="both")],
         "weight_k": [None, Interval(numbers.Real, 0, None, closed="neither")],
+        "trust_region": ["boolean"],
+        "trust_region_kwargs": [None, dict],
+        "recoordinate": ["boolean"],
         "lre_threshold": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
         "vectorized": ["boolean"],
@@ -227,6 +256,7 @@ class LatentBayesSearch(BaseEstimator):
         "checkpoint": [None, str, os.PathLike],
         "callbacks": [None, callable, list],
         "random_state": ["random_state"],
+        "on_all_failed": [StrOptions({"raise", "warn", "ignore"})],
         "verbose": ["verbose"],
     }
 
@@ -252,6 +282,9 @@ class LatentBayesSearch(BaseEstimator):
         broad_scale=2.0,
         broad_weight=0.5,
         weight_k=None,
+        trust_region=False,
+        trust_region_kwargs=None,
+        recoordinate=False,
         lre_threshold=None,
         n_candidates=20,
         vectorized=False,
@@ -260,6 +293,7 @@ class LatentBayesSearch(BaseEstimator):
         checkpoint=None,
         callbacks=None,
         random_state=None,
+        on_all_failed="raise",
         verbose=0,
     ):
         self.estimator = estimator
@@ -281,6 +315,9 @@ class LatentBayesSearch(BaseEstimator):
         self.broad_scale = broad_scale
         self.broad_weight = broad_weight
         self.weight_k = weight_k
+        self.trust_region = trust_region
+        self.trust_region_kwargs = trust_region_kwargs
+        self.recoordinate = recoordinate
         self.lre_threshold = lre_threshold
         self.n_candidates = n_candidates
         self.vectorized = vectorized
@@ -289,6 +326,7 @@ class LatentBayesSearch(BaseEstimator):
         self.checkpoint = checkpoint
         self.callbacks = callbacks
         self.random_state = random_state
+        self.on_all_failed = on_all_failed
         self.verbose = verbose
 
     # ------------------------------------------------------------------ set-up
@@ -330,6 +368,12 @@ class LatentBayesSearch(BaseEstimator):
             lre=codec.lre,
         )
         self.space_ = self._proposer.space
+        self._region = None
+        if self.trust_region:
+            try:
+                self._region = TrustRegion(d, self.batch_size, **(self.trust_region_kwargs or {}))
+            except TypeError as exc:
+                raise TypeError(f"trust_region_kwargs: {exc}") from None
 
     def _start(self, X, y, train_objects):
         """A new run: fit/copy the estimator, evaluate or take ``y``, encode ``X``."""
@@ -338,6 +382,7 @@ class LatentBayesSearch(BaseEstimator):
             raise ValueError("X must hold at least one initial object.")
         self._train_objects = list(train_objects) if train_objects is not None else []
         self._use_codec(LatentCodec.fitted_copy(self.estimator, objects + self._train_objects))
+        self._codec.check_widths(objects, name="X")
         if y is None:
             values = np.array([e.value for e in self._evaluate(objects)], dtype=float)
         else:
@@ -346,6 +391,8 @@ class LatentBayesSearch(BaseEstimator):
                 raise ValueError(f"y has {len(values)} values but X has {len(objects)} objects.")
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self._state = SearchState(objects, self._codec.encode(objects), values, seed)
+        if self._region is not None:
+            self._region.start(values)
         if self.checkpoint is not None:
             self._save_model(first=True)
             self._save_checkpoint()
@@ -369,6 +416,8 @@ class LatentBayesSearch(BaseEstimator):
         )
         self._use_codec(codec, surrogate_state=state.surrogate)
         self._state = state
+        if self._region is not None and state.trust_region is not None:
+            self._region.set_state(state.trust_region)
 
     # -------------------------------------------------------------- public API
     def fit(self, X, y=None, *, train_objects=None, resume=False):
@@ -444,16 +493,7 @@ class LatentBayesSearch(BaseEstimator):
         """
         check_is_fitted(self, "history_")
         values = np.asarray(values, dtype=float).ravel()
-        if kind == "auto":
-            kind = "latents" if self._looks_like_latents(objects_or_latents) else "objects"
-        if kind == "latents":
-            Z = np.asarray(objects_or_latents, dtype=float)
-            objects = self.decode(Z)
-        elif kind == "objects":
-            objects = list(objects_or_latents)
-            Z = self._codec.encode(objects)
-        else:
-            raise ValueError(f"kind must be 'auto', 'objects' or 'latents', got {kind!r}.")
+        Z, objects = self._codec.latents_and_objects(objects_or_latents, kind)
         if len(values) != len(objects):
             raise ValueError(f"values has {len(values)} entries for {len(objects)} objects.")
         told = [
@@ -464,19 +504,6 @@ class LatentBayesSearch(BaseEstimator):
         ]
         self._record(Z, objects, told)
         return self
-
-    def _looks_like_latents(self, data):
-        """A 2-D float array of width ``n_components`` (and a different input width)."""
-        if len(data) and isinstance(data[0], str):
-            return False
-        arr = np.asarray(data)
-        d = self._codec.n_components
-        return (
-            arr.ndim == 2
-            and arr.dtype.kind == "f"
-            and arr.shape[1] == d
-            and self._codec.n_features_in != d
-        )
 
     def decode(self, Z):
         """Decode latent points into objects, as the search does before evaluating.
@@ -497,6 +524,7 @@ class LatentBayesSearch(BaseEstimator):
     # ---------------------------------------------------------------- the loop
     def _run(self, n_remaining):
         """propose -> decode -> evaluate -> record (retrain, checkpoint) until done."""
+        n_before = self._state.n_evaluated
         bar = tqdm(
             total=self.n_calls,
             initial=self._state.n_evaluated,
@@ -516,6 +544,9 @@ class LatentBayesSearch(BaseEstimator):
                 bar.set_postfix(best=f"{self.best_score_:.4g}", round=self.n_retrain_rounds_)
         bar.close()
         self.stopped_early_ = stop
+        check_all_failed(
+            self._state.history[n_before:], vectorized=self.vectorized, policy=self.on_all_failed
+        )
 
     def _suggest(self, n_points):
         """Prior samples while initial points are due (or nothing is encodable), then BO."""
@@ -526,7 +557,17 @@ class LatentBayesSearch(BaseEstimator):
         parts = []
         if n_random:
             parts.append(self._proposer.prior_samples(n_random, [st.seed, st.n_evaluated, 2]))
-        if n_points > n_random:
+        if n_points > n_random and self._region is not None and st.best_index() is not None:
+            Z, _ = self._proposer.propose_in_trust_region(
+                self._region,
+                self._region_center(),
+                n_points - n_random,
+                st.latents,
+                st.surrogate_targets(),
+                seed=[st.seed, st.n_evaluated, 3],
+            )
+            parts.append(Z)
+        elif n_points > n_random:
             Z, self.optimizer_, n_rejected = self._proposer.propose(
                 n_points - n_random,
                 st.latents,
@@ -537,6 +578,16 @@ class LatentBayesSearch(BaseEstimator):
             st.n_rejected += n_rejected
             parts.append(Z)
         return np.vstack(parts)
+
+    def _region_center(self):
+        """The incumbent's latent point (re-encoded with ``recoordinate``)."""
+        st = self._state
+        i = st.best_index()
+        if self.recoordinate and i >= st.n_initial:
+            z = self._codec.encode([st.object(i)])[0]
+            if np.all(np.isfinite(z)):
+                return z
+        return st.latents[i]
 
     def _evaluate(self, objects):
         return evaluate(
@@ -555,11 +606,20 @@ class LatentBayesSearch(BaseEstimator):
         stop = False
         for i, (obj, ev) in enumerate(zip(objects, evaluations, strict=True)):
             st.append(Z[i], obj, ev, lre[i])
+            warn_streak(
+                st.history,
+                st.n_consecutive_failures,
+                vectorized=self.vectorized,
+                policy=self.on_all_failed,
+            )
             st.quantile_hit |= bool(st.beats_quantile(ev.value, self.retrain_quantile))
             self._update_best()
             for cb in self._callbacks:
                 if cb(self.result_):
                     stop = True
+        if self._region is not None:
+            self._region.update([ev.value for ev in evaluations])
+            st.trust_region = self._region.state()
         if (self.retrain_every and st.since_retrain >= self.retrain_every) or st.quantile_hit:
             self._retrain()
         if self.checkpoint is not None:
@@ -567,31 +627,18 @@ class LatentBayesSearch(BaseEstimator):
         return stop
 
     def _retrain(self):
-        """Retrain around the queries, then re-encode every observation."""
-        st = self._state
-        observed = st.objects()
-        reference = retraining_reference(
-            st.queried_latents(self.n_recent),
+        """Retrain around the queries, re-encode every observation, refit the GP afresh."""
+        retrain_search(
+            self._codec,
+            self._state,
+            self._train_objects,
+            n_recent=self.n_recent,
             reference_scale=self.reference_scale,
             broad_scale=self.broad_scale,
             broad_weight=self.broad_weight,
-        )
-        values = np.concatenate([st.values, np.full(len(self._train_objects), np.nan)])
-        retrain(
-            self._codec,
-            observed + self._train_objects,
-            values,
-            reference=reference,
             epochs=self.retrain_epochs,
             weight_k=self.weight_k,
         )
-        st.n_retrain_rounds += 1
-        st.since_retrain = 0
-        st.quantile_hit = False
-        new = self._codec.encode(observed)  # the old coordinates are stale
-        stale = ~np.all(np.isfinite(new), axis=1)
-        new[stale] = st.latents[stale]
-        st.latents = new
         self._surrogates.reset()  # new space: refit GP hyperparameters
         self._update_best()
         if self.checkpoint is not None:

@@ -88,6 +88,7 @@ class SearchState:
         self.model_kind = "full"
         self.vae = None  # the VAE's training counters (weights-only checkpoints)
         self.reference = None  # the VAE's reference distribution (weights-only checkpoints)
+        self.trust_region = None  # TrustRegion.state()
         init = self.values[: self.n_initial]
         self.finite_initial = init[np.isfinite(init)]
 
@@ -181,6 +182,7 @@ class SearchState:
             "model_kind": self.model_kind,
             "vae": self.vae,
             "reference": self.reference,
+            "trust_region": self.trust_region,
         }
 
     @classmethod
@@ -223,6 +225,7 @@ class SearchState:
         self.model_kind = state["model_kind"]
         self.vae = state.get("vae")
         self.reference = state.get("reference")
+        self.trust_region = state.get("trust_region")
         self.finite_initial = init[np.isfinite(init)]
         return self
 
