@@ -16,7 +16,7 @@ from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 from skopt.space import Real, Space
 
-__all__ = ["ACQ_OPTIMIZER_KWARGS", "Proposer", "make_box"]
+__all__ = ["ACQ_OPTIMIZER_KWARGS", "Proposer", "data_box", "make_box"]
 
 ACQ_OPTIMIZER_KWARGS = {"n_points": 2000, "n_restarts_optimizer": 2}
 
@@ -40,6 +40,44 @@ def make_box(bounds, n_components):
             f"lower < upper per row (n_components={d}); got shape {box.shape}."
         )
     return box
+
+
+def data_box(latents, quantile=0.005, margin=0.1, fallback=3.0):
+    """A search box from encoded data: per-dimension quantiles, widened by a margin.
+
+    Parameters
+    ----------
+    latents : ndarray of shape (n, n_components)
+        Encoded objects (rows with NaN are ignored).
+    quantile : float, default=0.005
+        Lower quantile (the upper one is ``1 - quantile``), so a few outliers
+        do not stretch the box.
+    margin : float, default=0.1
+        Fraction of each side's width added on both ends, so the search can
+        reach a little beyond the data.
+    fallback : float, default=3.0
+        ``[-fallback, fallback]`` in every dimension when fewer than two rows
+        are finite.
+
+    Returns
+    -------
+    box : ndarray of shape (n_components, 2)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae.search._propose import data_box
+    >>> Z = np.column_stack([np.linspace(0, 1, 101), np.linspace(-10, 10, 101)])
+    >>> data_box(Z, quantile=0.0).round(2).tolist()
+    [[-0.1, 1.1], [-12.0, 12.0]]
+    """
+    Z = np.asarray(latents, dtype=float)
+    Z = Z[np.all(np.isfinite(Z), axis=1)]
+    if len(Z) < 2:
+        return np.tile([-float(fallback), float(fallback)], (np.shape(latents)[1], 1))
+    lo, hi = np.quantile(Z, [quantile, 1 - quantile], axis=0)
+    width = np.maximum(hi - lo, 1e-6)
+    return np.column_stack([lo - margin * width, hi + margin * width])
 
 
 def derived_seed(seed, *keys):
@@ -78,8 +116,7 @@ class Proposer:
         n_candidates=20,
         lre=None,
     ):
-        self.box = np.asarray(box, dtype=float)
-        self.space = Space([Real(lo, hi, transform="normalize") for lo, hi in self.box])
+        self.set_box(box)
         self.surrogates = surrogates
         self.acq_func = acq_func
         self.acq_optimizer = acq_optimizer
@@ -87,6 +124,11 @@ class Proposer:
         self.lre_threshold = lre_threshold
         self.n_candidates = n_candidates
         self.lre = lre
+
+    def set_box(self, box):
+        """Search inside ``box`` (shape ``(n_components, 2)``) from now on."""
+        self.box = np.asarray(box, dtype=float)
+        self.space = Space([Real(lo, hi, transform="normalize") for lo, hi in self.box])
 
     def observations(self, latents, targets):
         """Finite latents clipped to the box, and their targets."""

@@ -8,6 +8,7 @@ re-encodes every observation, since the old coordinates are stale.
 """
 
 import numpy as np
+from scipy.stats import rankdata
 
 from ..reference import GaussianMixtureReference, MixtureReference, NormalReference
 
@@ -16,6 +17,10 @@ __all__ = ["rank_weights", "retrain", "retrain_search", "retraining_reference"]
 
 def rank_weights(values, k):
     """Rank-based weights of Tripp et al. (2020): ``w_i ∝ 1 / (k N + rank_i)``.
+
+    Tied values share one rank (the number of strictly better values), so the
+    weights do not depend on the order of the list; NaN (failed or unlabelled
+    objects) counts as the worst value and all NaN rows share the worst rank.
 
     Parameters
     ----------
@@ -31,15 +36,15 @@ def rank_weights(values, k):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn_lravae.search import rank_weights
-    >>> w = rank_weights([0.1, 0.9, 0.5], k=1e-3)
-    >>> bool(w[1] > w[2] > w[0]), round(float(w.mean()), 6)
-    (True, 1.0)
+    >>> w = rank_weights([0.1, 0.9, 0.5, np.nan, np.nan], k=1e-3)
+    >>> bool(w[1] > w[2] > w[0] > w[3]), bool(w[3] == w[4]), round(float(w.mean()), 6)
+    (True, True, 1.0)
     """
     v = np.asarray(values, dtype=float)
     v = np.where(np.isnan(v), -np.inf, v)
-    ranks = np.empty(len(v))
-    ranks[np.argsort(-v, kind="stable")] = np.arange(len(v))
+    ranks = rankdata(-v, method="min") - 1.0
     w = 1.0 / (k * len(v) + ranks)
     return w / w.mean()
 

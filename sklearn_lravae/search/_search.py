@@ -28,7 +28,7 @@ from ._checkpoint import (
 from ._encode import LatentCodec
 from ._evaluate import Evaluation, evaluate
 from ._failures import check_all_failed, warn_streak
-from ._propose import Proposer, make_box
+from ._propose import Proposer, data_box, make_box
 from ._retrain import rank_weights, retrain_search
 from ._state import SearchState
 from ._surrogate import SurrogateManager
@@ -93,9 +93,13 @@ class LatentBayesSearch(BaseEstimator):
         Passed to ``skopt.Optimizer``; None means ``{"n_points": 2000,
         "n_restarts_optimizer": 2}`` (skopt's own 10000 / 5 cost ~3.5x more
         per step at 300 observations for little gain in a latent box).
-    bounds : float or array-like of shape (n_components, 2), default=3.0
-        Search box; a float ``b`` is ``[-b, b]`` in every dimension (the prior
-        holds 99.7% of its mass within 3).
+    bounds : "data", float or array-like of shape (n_components, 2), default="data"
+        Search box. ``"data"``: from the encoded initial and ``train_objects``
+        (per dimension the 0.5% and 99.5% quantiles, widened by 10% of the
+        width on each side; recomputed after every retraining), which follows
+        the latent spread whatever ``beta`` the VAE was trained with; a float
+        ``b`` is ``[-b, b]`` in every dimension (the prior holds 99.7% of its
+        mass within 3).
     hp_refit_every : int, default=10
         Observations between GP hyperparameter refits (``surrogate="GP"``).
     retrain_every : int or None, default=None
@@ -235,7 +239,11 @@ class LatentBayesSearch(BaseEstimator):
         "acq_func": [StrOptions({"EI", "LCB", "PI", "gp_hedge"})],
         "acq_optimizer": [StrOptions({"auto", "sampling", "lbfgs"})],
         "acq_optimizer_kwargs": [None, dict],
-        "bounds": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
+        "bounds": [
+            StrOptions({"data"}),
+            Interval(numbers.Real, 0, None, closed="neither"),
+            "array-like",
+        ],
         "hp_refit_every": [Interval(numbers.Integral, 1, None, closed="left")],
         "retrain_every": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "retrain_quantile": [None, Interval(numbers.Real, 0, 1, closed="neither")],
@@ -272,7 +280,7 @@ class LatentBayesSearch(BaseEstimator):
         acq_func="EI",
         acq_optimizer="auto",
         acq_optimizer_kwargs=None,
-        bounds=3.0,
+        bounds="data",
         hp_refit_every=10,
         retrain_every=None,
         retrain_quantile=None,
@@ -353,7 +361,7 @@ class LatentBayesSearch(BaseEstimator):
         self._codec = codec
         self.estimator_ = codec.estimator
         d = codec.n_components
-        box = make_box(self.bounds, d)
+        box = make_box(3.0 if isinstance(self.bounds, str) else self.bounds, d)
         self._surrogates = SurrogateManager(self.surrogate, d, self.hp_refit_every)
         if surrogate_state is not None:
             self._surrogates.set_state(surrogate_state)
@@ -391,6 +399,7 @@ class LatentBayesSearch(BaseEstimator):
                 raise ValueError(f"y has {len(values)} values but X has {len(objects)} objects.")
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self._state = SearchState(objects, self._codec.encode(objects), values, seed)
+        self._update_box()
         if self._region is not None:
             self._region.start(values)
         if self.checkpoint is not None:
@@ -416,6 +425,10 @@ class LatentBayesSearch(BaseEstimator):
         )
         self._use_codec(codec, surrogate_state=state.surrogate)
         self._state = state
+        if state.box is not None:
+            self._set_box(state.box)
+        else:  # a checkpoint written before boxes were stored
+            self._update_box()
         if self._region is not None and state.trust_region is not None:
             self._region.set_state(state.trust_region)
 
@@ -579,6 +592,20 @@ class LatentBayesSearch(BaseEstimator):
             parts.append(Z)
         return np.vstack(parts)
 
+    def _update_box(self):
+        """The box for the current latent space (``bounds="data"``: from the encodings)."""
+        if not (isinstance(self.bounds, str) and self.bounds == "data"):
+            self._set_box(self._proposer.box)
+            return
+        train = self._codec.encode(self._train_objects) if self._train_objects else None
+        latents = self._state.latents if train is None else np.vstack([self._state.latents, train])
+        self._set_box(data_box(latents))
+
+    def _set_box(self, box):
+        self._proposer.set_box(box)
+        self.space_ = self._proposer.space
+        self._state.box = np.asarray(box, dtype=float).tolist()
+
     def _region_center(self):
         """The incumbent's latent point (re-encoded with ``recoordinate``)."""
         st = self._state
@@ -640,6 +667,7 @@ class LatentBayesSearch(BaseEstimator):
             weight_k=self.weight_k,
         )
         self._surrogates.reset()  # new space: refit GP hyperparameters
+        self._update_box()
         self._update_best()
         if self.checkpoint is not None:
             self._save_model()

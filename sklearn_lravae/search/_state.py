@@ -89,6 +89,7 @@ class SearchState:
         self.vae = None  # the VAE's training counters (weights-only checkpoints)
         self.reference = None  # the VAE's reference distribution (weights-only checkpoints)
         self.trust_region = None  # TrustRegion.state()
+        self.box = None  # the search box, (n_components, 2) as nested lists
         init = self.values[: self.n_initial]
         self.finite_initial = init[np.isfinite(init)]
 
@@ -183,6 +184,7 @@ class SearchState:
             "vae": self.vae,
             "reference": self.reference,
             "trust_region": self.trust_region,
+            "box": self.box,
         }
 
     @classmethod
@@ -226,6 +228,7 @@ class SearchState:
         self.vae = state.get("vae")
         self.reference = state.get("reference")
         self.trust_region = state.get("trust_region")
+        self.box = state.get("box")
         self.finite_initial = init[np.isfinite(init)]
         return self
 

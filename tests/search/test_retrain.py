@@ -25,7 +25,19 @@ def test_rank_weights_sharpness_and_ties():
     np.testing.assert_allclose(flat, 1.0, rtol=0.05)  # nearly uniform
     assert np.all(np.diff(sharp) > 0)
     tied = rank_weights([1.0, 1.0, 0.0], k=1.0)
-    assert tied[0] > tied[1] > tied[2]  # ties ranked in order (stable), no equal ranks
+    assert tied[0] == tied[1] > tied[2]  # ties share one rank
+
+
+def test_rank_weights_do_not_depend_on_list_order():
+    """Unlabelled rows (NaN) all get the same weight wherever they sit (issue 18)."""
+    values = np.array([0.5, np.nan, 0.9, np.nan, np.nan, 0.1, np.nan])
+    w = rank_weights(values, k=1e-3)
+    assert np.ptp(w[np.isnan(values)]) == 0.0
+    perm = np.random.RandomState(0).permutation(len(values))
+    np.testing.assert_allclose(rank_weights(values[perm], k=1e-3), w[perm])
+    # ranks are the number of strictly better values: 0.9 -> 0, 0.5 -> 1, 0.1 -> 2, NaN -> 3
+    expected = 1.0 / (1e-3 * 7 + np.array([1, 3, 0, 3, 3, 2, 3]))
+    np.testing.assert_allclose(w, expected / expected.mean())
 
 
 def test_retraining_reference_mixes_queries_and_broad_component():
