@@ -107,14 +107,20 @@ html_css_files = ["lravae.css"]
 mathjax_path = "mathjax/tex-chtml.js"  # vendored: formulas render offline
 html_theme_options = {
     "navigation_with_keys": False,
-    "header_links_before_dropdown": 9,
+    "header_links_before_dropdown": 8,  # Install ... Benchmarks; the rest under "More"
     "logo": {"text": "sklearn-lravae"},
     "navbar_start": ["navbar-logo", "version"],
+    "navbar_persistent": ["search-button"],
     "icon_links": [
         {"name": "Source on GitHub", "url": REPOSITORY, "icon": "fa-brands fa-github"},
         {"name": "Paper (arXiv 2302.02399)", "url": PAPER, "icon": "fa-solid fa-file-lines"},
     ],
-    "secondary_sidebar_items": ["page-toc"],
+    # benchmark pages: room for their wide tables instead of an "On this page" column
+    "secondary_sidebar_items": {
+        "*": ["page-toc"],  # top-level pages (no "/")
+        "generated/*": ["page-toc"],
+        "auto_examples/*": ["page-toc"],
+    },
     "show_toc_level": 2,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
@@ -125,6 +131,7 @@ html_sidebars = {
     for page in [
         "index",
         "install",
+        "user_guide",  # until it has sub-pages
         "quickstart",
         "tutorial",
         "cli",

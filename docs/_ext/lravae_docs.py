@@ -232,23 +232,25 @@ def write_cli_reference(path):
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     lines = [".. program:: lravae", ""]
-    lines += ["Usage::", ""] + ["   " + u for u in parser.format_usage().split("\n") if u] + [""]
+    usage = parser.format_usage().removeprefix("usage: ").split("\n")
+    lines += ["Usage:", "", ".. code-block:: none", ""] + ["   " + u for u in usage if u] + [""]
     for action in parser._actions:
         if action.dest not in ("help", "command"):
             lines += _option_lines(action, cli)
     for name, subparser in sub.choices.items():
         title = f"lravae {name}"
-        lines += [f".. _cli-{name}:", "", title, "-" * len(title), ""]
+        lines += [f".. _cli-{name}:", "", title, "~" * len(title), ""]
         lines += [_escape(subparser.description[:1].upper() + subparser.description[1:]) + ".", ""]
         usage = subparser.format_usage().removeprefix("usage: ").split("\n")
-        lines += ["Usage::", ""] + ["   " + u for u in usage if u] + [""]
+        lines += ["Usage:", "", ".. code-block:: none", ""] + ["   " + u for u in usage if u]
+        lines += [""]
         lines += [f".. program:: lravae {name}", ""]
         for action in subparser._actions:
             if action.dest != "help":
                 lines += _option_lines(action, cli)
         example = (subparser.epilog or "").removeprefix("example:\n").strip()
         if example:
-            lines += ["Example::", "", "   " + example, ""]
+            lines += ["Example:", "", ".. code-block:: bash", "", "   " + example, ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(lines)
     if not path.exists() or path.read_text() != text:  # keep Sphinx's cache valid
