@@ -173,7 +173,7 @@ class GaussianMixtureReference(BaseReference):
     """Mixture of isotropic normals ``sum_i w_i N(means[i], scale^2 I)``.
 
     This is the LSBO reference: centred on the latent points that Bayesian
-    optimisation queried (METHOD.md, section 2; Crystal-LSBO uses ``scale=0.3``).
+    optimisation queried (user guide, "LSBO"; Crystal-LSBO uses ``scale=0.3``).
 
     Parameters
     ----------

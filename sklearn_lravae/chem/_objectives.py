@@ -92,7 +92,7 @@ def _score_chunk(fn, smiles):
     return out
 
 
-def _map(fn, smiles, n_jobs):
+def map_smiles(fn, smiles, n_jobs):
     smiles = check_smiles_list(smiles)
     if n_jobs in (None, 1) or len(smiles) < 2:
         return _score_chunk(fn, smiles)
@@ -125,7 +125,7 @@ def qed(smiles, n_jobs=None):
     >>> qed(["CCO", "not a molecule"]).round(4)
     array([0.4068,    nan])
     """
-    return _map(_qed, smiles, n_jobs)
+    return map_smiles(_qed, smiles, n_jobs)
 
 
 def logp(smiles, n_jobs=None):
@@ -149,7 +149,7 @@ def logp(smiles, n_jobs=None):
     >>> logp(["CCO", "c1ccccc1"]).round(4).tolist()
     [-0.0014, 1.6866]
     """
-    return _map(_logp, smiles, n_jobs)
+    return map_smiles(_logp, smiles, n_jobs)
 
 
 def sa_score(smiles, n_jobs=None):
@@ -177,7 +177,7 @@ def sa_score(smiles, n_jobs=None):
     >>> sa_score(["CCO", "c1ccccc1", ""]).round(3).tolist()
     [1.98, 1.0, nan]
     """
-    return _map(_sa, smiles, n_jobs)
+    return map_smiles(_sa, smiles, n_jobs)
 
 
 def penalized_logp(smiles, standardize=False, n_jobs=None):
@@ -223,4 +223,4 @@ def penalized_logp(smiles, standardize=False, n_jobs=None):
     """
     if not isinstance(standardize, bool | np.bool_):
         raise TypeError(f"standardize must be True or False, got {standardize!r}.")
-    return _map(functools.partial(_plogp, standardize=bool(standardize)), smiles, n_jobs)
+    return map_smiles(functools.partial(_plogp, standardize=bool(standardize)), smiles, n_jobs)

@@ -18,7 +18,7 @@ from rdkit.Chem import Descriptors, rdMolDescriptors
 
 from ._fingerprints import check_fingerprint, fingerprint, tanimoto
 from ._modifiers import ScoreModifier
-from ._objectives import _map
+from ._objectives import map_smiles
 from ._smiles import mol_from_smiles
 
 __all__ = [
@@ -108,7 +108,7 @@ class MoleculeScorer:
         n_jobs : int or None, default=None
             Processes for :class:`joblib.Parallel` (None or 1: serial, -1: all).
         """
-        return _map(self.score_mol, smiles, n_jobs)
+        return map_smiles(self.score_mol, smiles, n_jobs)
 
     def _modify(self, value):
         return value if self.modifier is None else self.modifier(value)

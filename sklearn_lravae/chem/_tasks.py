@@ -16,7 +16,7 @@ from ._modifiers import (
     max_gaussian_modifier,
     min_gaussian_modifier,
 )
-from ._objectives import _map
+from ._objectives import map_smiles
 from ._scoring import (
     DESCRIPTORS,
     atom_count_score,
@@ -396,7 +396,7 @@ def _make_task(name):
     definition, example = _SPECS[name][1:]
 
     def task(smiles, n_jobs=None):
-        return _map(functools.partial(_score_task, name), smiles, n_jobs)
+        return map_smiles(functools.partial(_score_task, name), smiles, n_jobs)
 
     task.__name__ = task.__qualname__ = name
     task.__module__ = __name__

@@ -2,7 +2,7 @@
 
 import importlib.resources
 
-from ._smiles import _read_bytes, _subset
+from ._smiles import read_smiles_bytes, subset_smiles
 
 __all__ = ["load_qm9"]
 
@@ -47,6 +47,6 @@ def load_qm9(n_samples=None, *, random_state=None, return_index=False):
     (2,)
     """
     resource = importlib.resources.files("sklearn_lravae.datasets") / "data" / "qm9.csv.gz"
-    smiles = _read_bytes(resource.read_bytes(), "the bundled qm9.csv.gz", column="smiles")
-    smiles, index = _subset(smiles, n_samples, random_state)
+    smiles = read_smiles_bytes(resource.read_bytes(), "the bundled qm9.csv.gz", column="smiles")
+    smiles, index = subset_smiles(smiles, n_samples, random_state)
     return (smiles, index) if return_index else smiles

@@ -11,10 +11,10 @@ from sklearn.utils import check_random_state
 
 __all__ = ["load_smiles_csv"]
 
-_DEFAULT_COLUMNS = ("smiles", "SMILES", "Smiles")
+DEFAULT_COLUMNS = ("smiles", "SMILES", "Smiles")
 
 
-def _subset(smiles, n_samples, random_state):
+def subset_smiles(smiles, n_samples, random_state):
     """All rows (file order), or ``n_samples`` random rows in random order."""
     index = np.arange(len(smiles))
     if n_samples is not None:
@@ -37,14 +37,14 @@ def _read_column(fh, column, delimiter, source):
         raise ValueError(f"{source} is empty; expected a CSV file with a header row.") from None
     header = [h.strip() for h in header]
     if column is None:
-        found = [c for c in _DEFAULT_COLUMNS if c in header]
+        found = [c for c in DEFAULT_COLUMNS if c in header]
         if found:
             column = found[0]
         elif len(header) == 1:
             column = header[0]
         else:
             raise ValueError(
-                f"{source} has no column named one of {list(_DEFAULT_COLUMNS)} (columns: "
+                f"{source} has no column named one of {list(DEFAULT_COLUMNS)} (columns: "
                 f"{header}); pass column=<name of the SMILES column>."
             )
     if column not in header:
@@ -113,11 +113,11 @@ def load_smiles_csv(
     else:
         with open(path, newline="") as fh:
             smiles = _read_column(fh, column, delimiter, path)
-    smiles, index = _subset(smiles, n_samples, random_state)
+    smiles, index = subset_smiles(smiles, n_samples, random_state)
     return (smiles, index) if return_index else smiles
 
 
-def _read_bytes(data, source, **kwargs):
+def read_smiles_bytes(data, source, **kwargs):
     """Parse a gzipped CSV given as bytes (used for the bundled data)."""
     with gzip.open(io.BytesIO(data), "rt", newline="") as fh:
         return _read_column(fh, kwargs.get("column"), ",", source)

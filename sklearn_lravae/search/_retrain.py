@@ -1,6 +1,6 @@
 """Retraining the VAE during a search: reference centred on the queries, rank weights.
 
-METHOD.md's LSBO loop, step 5 (in the package docs: user guide, "LSBO"): the
+Step 5 of the LSBO loop (user guide, "LSBO"; Tripp et al. 2020 for the weights): the
 VAE continues training on the known objects with its LRE reference centred on
 the points the acquisition function queried (mixed with a broad component),
 optionally with the rank weights of Tripp et al. (2020); the caller then

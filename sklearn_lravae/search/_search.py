@@ -46,7 +46,7 @@ class LatentBayesSearch(BaseEstimator):
     scikit-optimize ``Optimizer`` -> decode it with ``inverse_transform`` ->
     evaluate -> tell. Every ``retrain_every`` evaluations the VAE continues
     training on the known objects with its LRE reference centred on the recent
-    queries (METHOD.md, section 3), all evaluated objects are re-encoded, and
+    queries (user guide, "LSBO"), all evaluated objects are re-encoded, and
     the surrogate is rebuilt in the new latent space.
 
     Parameters
