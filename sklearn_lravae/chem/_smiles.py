@@ -3,20 +3,47 @@
 import numbers
 
 import numpy as np
-from rdkit import Chem, RDLogger
+from rdkit import Chem, RDLogger, rdBase
 
 __all__ = ["check_smiles_list", "canonical_smiles", "mol_from_smiles", "rdkit_quiet"]
 
 
+def _log_status():
+    """RDKit's log channels and whether each is enabled, e.g. ``{"rdApp.error": True}``."""
+    status = {}
+    for line in rdBase.LogStatus().splitlines():
+        name, _, state = line.partition(":")
+        status[name.strip()] = state.strip() == "enabled"
+    return status
+
+
 class rdkit_quiet:
-    """Context manager that silences RDKit's parser messages (restored on exit)."""
+    """Context manager that silences RDKit's log messages, then restores each channel.
+
+    Channels that were disabled before (e.g. ``rdApp.info`` by default) stay
+    disabled on exit; nested use is safe.
+
+    Examples
+    --------
+    >>> from rdkit import RDLogger, rdBase
+    >>> from sklearn_lravae.chem._smiles import rdkit_quiet
+    >>> RDLogger.DisableLog("rdApp.warning")
+    >>> with rdkit_quiet():
+    ...     "rdApp.error:disabled" in rdBase.LogStatus()
+    True
+    >>> "rdApp.warning:disabled" in rdBase.LogStatus()  # not switched on by the exit
+    True
+    >>> RDLogger.EnableLog("rdApp.warning")
+    """
 
     def __enter__(self):
+        self._saved = _log_status()
         RDLogger.DisableLog("rdApp.*")
         return self
 
     def __exit__(self, *exc):
-        RDLogger.EnableLog("rdApp.*")
+        for name, enabled in self._saved.items():
+            (RDLogger.EnableLog if enabled else RDLogger.DisableLog)(name)
         return False
 
 
