@@ -1,24 +1,37 @@
-"""Atomic, code-free checkpoints of a latent-space search.
+"""Atomic, checksummed, code-free checkpoints of a latent-space search.
 
 Layout of a checkpoint directory::
 
     state.json              history, surrogate hyperparameters, counters (the commit point)
+    state.prev.json         the generation before it, kept as a fallback
     estimator-<round>.lravae  the whole (retrained) estimator or pipeline, written with
                             :func:`sklearn_lravae.save` (JSON + npz + weights-only torch)
     vae-<round>.pt          fallback when the estimator cannot be saved that way (e.g. a
                             custom torch module): VAE module + optimiser state dicts only,
                             loaded into a refitted copy of the user's estimator
+    run.lock                held by the run using the folder (:mod:`._lock`)
 
-``state.json`` names the model file of the current retraining round; files of
-older rounds are removed once a newer ``state.json`` is in place.
+Every file is written to a temporary name in the same directory, fsync'ed and
+moved into place with :func:`os.replace` (then the directory is fsync'ed), so a
+run killed at any instant leaves a complete checkpoint. ``state.json`` starts
+with the SHA-256 of the rest of its text and records the SHA-256 of the model
+file it names; both are checked on load. One commit (:func:`save_checkpoint`)
+is: hard-link the current ``state.json`` to ``state.prev.json`` (atomically),
+write the new ``state.json``, remove model files neither generation names.
+A damaged or missing ``state.json`` (or model file) is reported by name and the
+previous generation is loaded instead (its last round is then evaluated again).
 
-Files are written to a temporary name in the same directory and moved into
-place with :func:`os.replace`, so a run killed at any instant leaves either the
-previous or the new checkpoint. Loading uses :func:`json.load` and
-``torch.load(weights_only=True)``: nothing in a checkpoint can execute code.
+Loading uses :func:`json.loads` and ``torch.load(weights_only=True)``: nothing
+in a checkpoint can execute code. Format 3 checkpoints (no checksums, written
+by earlier versions) are read as they are.
 """
 
+import errno
+import hashlib
 import json
+import os
+import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +45,19 @@ __all__ = [
     "load_state",
     "load_weights",
     "remove_stale_models",
+    "save_checkpoint",
     "save_model",
     "save_state",
     "save_weights",
 ]
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+READABLE_FORMATS = (3, 4)
+STATE_FILE = "state.json"
+PREVIOUS_FILE = "state.prev.json"
+_SEAL = b'{"sha256": "'
+_SEAL_END = len(_SEAL) + 64
+_DIGESTS = {}  # absolute path -> (stat signature, sha256) of files this process wrote
 
 
 def _to_json(obj):
@@ -48,34 +68,254 @@ def _to_json(obj):
     raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
 
 
+def _seal(body):
+    """``body`` (a JSON object's text) with ``"sha256": <digest of body>`` as its first key."""
+    digest = hashlib.sha256(body).hexdigest().encode()
+    return _SEAL + digest + b'", ' + body[1:]
+
+
+def _unseal(data):
+    """``(body, sealed)``: sealed is True / False (checksum (mis)matches) / None (none)."""
+    if not data.startswith(_SEAL) or data[_SEAL_END : _SEAL_END + 3] != b'", ':
+        return data, None
+    body = b"{" + data[_SEAL_END + 3 :]
+    return body, hashlib.sha256(body).hexdigest().encode() == data[len(_SEAL) : _SEAL_END]
+
+
+def _signature(path):
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def file_sha256(path, *, cached=False):
+    """SHA-256 of a file; ``cached`` reuses the digest of a file unchanged since it was hashed."""
+    key = os.path.abspath(path)
+    if cached and key in _DIGESTS and _DIGESTS[key][0] == _signature(path):
+        return _DIGESTS[key][1]
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    _DIGESTS[key] = (_signature(path), h.hexdigest())
+    return _DIGESTS[key][1]
+
+
+def _write_error(directory, exc):
+    """The OSError of a failed checkpoint write, naming the folder and the way on."""
+    message = (
+        f"could not write the checkpoint in {directory}: {exc.strerror or exc}. The last "
+        "checkpoint written in full is still there: free disk space (or fix the folder), "
+        "then continue the run with fit(..., resume=True)."
+    )
+    return OSError(exc.errno, message) if exc.errno else OSError(message)
+
+
+def _fsync_dir(directory):
+    """Make the renames in ``directory`` durable (POSIX; a no-op elsewhere)."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some file systems cannot fsync a directory
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
 def save_state(directory, state):
-    """Write ``state`` (JSON-serialisable, NumPy allowed) to ``directory/state.json``."""
+    """Write ``state`` (JSON-serialisable, NumPy allowed) to ``directory/state.json``.
+
+    The text carries its own SHA-256, and the SHA-256 of the model file named
+    by ``state["model_file"]`` (if any) is recorded as ``model_sha256``.
+    """
+    directory = Path(directory)
     payload = {"format_version": FORMAT_VERSION, **state}
-    data = json.dumps(payload, default=_to_json, allow_nan=True).encode()
-    atomic_write(Path(directory) / "state.json", lambda fh: fh.write(data), make_parents=True)
+    model = state.get("model_file")
+    if model is not None and (directory / model).is_file():
+        payload["model_sha256"] = file_sha256(directory / model, cached=True)
+    data = _seal(json.dumps(payload, default=_to_json, allow_nan=True).encode())
+    try:
+        atomic_write(directory / STATE_FILE, lambda fh: fh.write(data), make_parents=True)
+    except OSError as exc:
+        raise _write_error(directory, exc) from exc
+
+
+def _check_model(directory, name, state, cached):
+    """Why the model file named by ``state`` (read from ``name``) is unusable, or None."""
+    model = state.get("model_file")
+    if model is None:
+        return None
+    path = directory / model
+    if not path.is_file():
+        return f"the model file {path} named by {name} is missing"
+    expected = state.get("model_sha256")
+    if expected is not None and file_sha256(path, cached=cached) != expected:
+        return f"the model file {path} is damaged: its SHA-256 differs from the one in {name}"
+    return None
+
+
+def _read_generation(directory, name, cached=False):
+    """``(state, None)`` for a good generation, ``(None, why)`` for a bad or missing one.
+
+    Raises
+    ------
+    ValueError
+        If the file is intact but of a format this version does not read.
+    """
+    path = directory / name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, f"{path} is missing"
+    except OSError as exc:
+        return None, f"{path} cannot be read ({exc})"
+    body, sealed = _unseal(data)
+    if sealed is False:
+        return None, f"{path} is damaged: its content does not match its SHA-256 checksum"
+    try:
+        state = json.loads(body)
+        version = state.get("format_version")
+    except (ValueError, AttributeError) as exc:
+        return None, f"{path} is damaged: it is not a JSON object ({exc})"
+    if version not in READABLE_FORMATS:
+        raise ValueError(
+            f"{path} has checkpoint format {version!r}; this version of sklearn-lravae reads "
+            f"format {FORMAT_VERSION} (and {READABLE_FORMATS[0]}). Start a new checkpoint "
+            "directory or use the matching package version."
+        )
+    if version >= 4 and not sealed:
+        return None, f"{path} is damaged: its SHA-256 checksum is missing"
+    problem = _check_model(directory, name, state, cached)
+    return (None, problem) if problem else (state, None)
 
 
 def load_state(directory):
-    """Read ``directory/state.json``; None when there is no checkpoint yet."""
-    path = Path(directory) / "state.json"
-    if not path.exists():
+    """Read the newest intact generation of ``directory``; None when there is no checkpoint.
+
+    ``state.json`` is checked against its checksum, and the model file it
+    names against the one recorded; when either is damaged or missing, the
+    previous generation (``state.prev.json``) is loaded with a warning.
+
+    Raises
+    ------
+    ValueError
+        If no generation is intact (the message names the damaged files), or
+        a checkpoint has a format this version does not read.
+
+    Warns
+    -----
+    RuntimeWarning
+        When falling back to the previous generation.
+    """
+    directory = Path(directory)
+    if not any((directory / n).exists() for n in (STATE_FILE, PREVIOUS_FILE)):
         return None
-    with open(path, encoding="utf-8") as fh:
-        state = json.load(fh)
-    if state.get("format_version") != FORMAT_VERSION:
+    state, problem = _read_generation(directory, STATE_FILE)
+    if state is not None:
+        return state
+    previous, why = _read_generation(directory, PREVIOUS_FILE)
+    if previous is None:
         raise ValueError(
-            f"{path} has checkpoint format {state.get('format_version')!r}; this version "
-            f"of sklearn-lravae reads format {FORMAT_VERSION}. Start a new checkpoint "
-            "directory or use the matching package version."
+            f"cannot resume from the checkpoint in {directory}: {problem}, and the previous "
+            f"generation is unusable too ({why}). Nothing there was changed: restore the "
+            "damaged files from a backup, or start afresh with fit(..., resume=False) or "
+            "in a new checkpoint folder."
         )
-    return state
+    warnings.warn(
+        f"{problem}; resuming from the previous checkpoint {directory / PREVIOUS_FILE} "
+        f"({len(previous.get('history', []))} evaluations): the evaluations recorded after "
+        "it are run again.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return previous
+
+
+def _same_run(old, new):
+    """Whether ``new`` continues the run of ``old`` (same start, no fewer evaluations)."""
+    return (
+        old.get("initial_digest") == new.get("initial_digest")
+        and old.get("seed") == new.get("seed")
+        and len(old.get("history", ())) <= len(new.get("history", ()))
+    )
+
+
+def _link_or_copy(src, dst):
+    """Make ``dst`` an atomic copy of ``src`` (a hard link where the file system has them)."""
+    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        os.link(src, tmp)
+    except OSError:  # no hard links here (FAT, some network file systems): copy
+        data = src.read_bytes()
+        atomic_write(dst, lambda fh: fh.write(data))
+        return
+    try:
+        os.replace(tmp, dst)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _rotate(directory, state):
+    """Keep the current generation as the previous one; return the model file it needs."""
+    try:
+        old, _ = _read_generation(directory, STATE_FILE, cached=True)
+    except ValueError:  # an unreadable format: not ours to keep
+        old = None
+    if old is not None and _same_run(old, state):
+        _link_or_copy(directory / STATE_FILE, directory / PREVIOUS_FILE)
+        return old.get("model_file")
+    if old is not None:  # a finished run started afresh here: its generations go
+        _unlink(directory / PREVIOUS_FILE)
+        return None
+    try:  # no current generation, or a damaged one: keep the previous one as it is
+        kept, _ = _read_generation(directory, PREVIOUS_FILE, cached=True)
+    except ValueError:
+        kept = None
+    return kept.get("model_file") if kept is not None else None
+
+
+def save_checkpoint(directory, state):
+    """Commit one generation: previous one kept, ``state.json`` written, stale files removed.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The checkpoint folder (created if missing).
+    state : dict
+        JSON-serialisable state (NumPy allowed); ``state["model_file"]``
+        names the model file in ``directory`` it goes with.
+
+    Raises
+    ------
+    OSError
+        When a write fails (e.g. ``errno.ENOSPC``, a full disk); the message
+        names the folder, and the checkpoint there stays complete.
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        previous_model = _rotate(directory, state)
+    except OSError as exc:
+        raise _write_error(directory, exc) from exc
+    save_state(directory, state)  # its OSError names the folder already
+    try:
+        _fsync_dir(directory)
+    except OSError as exc:
+        raise _write_error(directory, exc) from exc
+    remove_stale_models(directory, keep={state.get("model_file"), previous_model})
 
 
 def save_weights(directory, name, vae):
     """Save the VAE's network state (weights, optimiser, counters; tensors and numbers only)."""
     state = vae.get_network_state()
     payload = {k: state[k] for k in ("module", "optimizer", "seed", "n_fit_calls", "n_iter")}
-    atomic_write(Path(directory) / name, lambda fh: torch.save(payload, fh), make_parents=True)
+    path = atomic_write(
+        Path(directory) / name, lambda fh: torch.save(payload, fh), make_parents=True
+    )
+    file_sha256(path)  # remembered for the state.json that will name it
 
 
 def load_weights(directory, name, vae):
@@ -90,18 +330,26 @@ def save_model(directory, round_, estimator, vae, allow_full=True):
     ``kind`` is ``"full"`` (the whole estimator, :func:`sklearn_lravae.save`)
     or ``"weights"`` (VAE state dicts only) when ``allow_full`` is False or the
     estimator cannot be saved without pickle.
+
+    Raises
+    ------
+    OSError
+        When the write fails (e.g. a full disk), naming the folder.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    if allow_full:
-        name = f"estimator-{round_}.lravae"
-        try:
-            save(estimator, directory / name)  # atomic: temporary file + os.replace
-            return name, "full"
-        except TypeError:  # custom module, callbacks, ...: fall back to weights
-            pass
-    name = f"vae-{round_}.pt"
-    save_weights(directory, name, vae)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if allow_full:
+            name = f"estimator-{round_}.lravae"
+            try:
+                file_sha256(save(estimator, directory / name))  # atomic; digest remembered
+                return name, "full"
+            except TypeError:  # custom module, callbacks, ...: fall back to weights
+                pass
+        name = f"vae-{round_}.pt"
+        save_weights(directory, name, vae)
+    except OSError as exc:
+        raise _write_error(directory, exc) from exc
     return name, "weights"
 
 
@@ -110,25 +358,44 @@ def load_model(directory, name):
     return load(Path(directory) / name)
 
 
+_TEMPORARY = ("state.json", "state.prev.json", "estimator-", "vae-", ".run.lock.")
+
+
 def _is_stale(name, keep):
-    if name == keep:
+    if name in keep:
         return False
     if name.startswith(".") and name.endswith(".tmp"):  # left by a run killed mid-write
-        return any(k in name for k in ("state.json", "estimator-", "vae-"))
+        return any(k in name for k in _TEMPORARY)
     return (name.startswith("estimator-") and name.endswith(".lravae")) or (
         name.startswith("vae-") and name.endswith(".pt")
     )
 
 
-def remove_stale_models(directory, keep):
-    """Delete model files of other rounds than ``keep`` and orphaned temporary files.
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
-    Called after ``state.json`` (naming ``keep``) was committed, by the only
-    process writing to ``directory``.
+
+def remove_stale_models(directory, keep):
+    """Delete model files other than ``keep`` and orphaned temporary files.
+
+    Called after ``state.json`` was committed, by the only process writing to
+    ``directory`` (the holder of its lock). Best effort: a file that cannot be
+    removed now is removed after a later commit.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The checkpoint folder.
+    keep : str or collection of str
+        Model file name(s) still needed (current and previous generation).
     """
+    keep = {keep} if isinstance(keep, str) else set(keep)
     for path in Path(directory).iterdir():
         if _is_stale(path.name, keep):
             try:
                 path.unlink()
-            except FileNotFoundError:
+            except OSError:
                 pass

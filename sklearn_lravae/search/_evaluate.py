@@ -6,19 +6,36 @@ seconds)``; nothing here raises because of the objective. Statuses:
 - ``"ok"``: a finite value;
 - ``"failed"``: the objective raised, or returned NaN / inf / None;
 - ``"invalid"``: the decoder produced no object (None or an empty string);
-- ``"timeout"``: a parallel evaluation exceeded the time-out.
+- ``"timeout"``: a parallel evaluation exceeded the time-out;
+- ``"crashed"``: the worker process evaluating the object died (a segmentation
+  fault in a C extension, ``os._exit``, the out-of-memory killer), also when the
+  object was run again alone in a fresh process.
+
+A dead worker ends joblib's whole round (``TerminatedWorkerError``); the
+evaluations that finished before are kept, and the others are run again once,
+in fresh single-worker processes that each hold one evaluation at a time (at
+most ``n_jobs`` of them), which tells the culprit from its bystanders. An
+object is never run more than twice, and objects that crashed earlier in the
+run (``known_crashes``) are not run again.
 """
 
 import multiprocessing
+import re
 import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import NamedTuple
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
+from joblib.externals.loky import ProcessPoolExecutor
 
-__all__ = ["STATUSES", "Evaluation", "evaluate", "is_empty_object"]
+from ._state import objects_digest
 
-STATUSES = ("ok", "failed", "invalid", "timeout")
+__all__ = ["STATUSES", "Evaluation", "evaluate", "is_empty_object", "object_key"]
+
+STATUSES = ("ok", "failed", "invalid", "timeout", "crashed")
 
 
 class Evaluation(NamedTuple):
@@ -82,7 +99,117 @@ def _indexed(i, objective, obj):
     return i, evaluate_one(objective, obj)
 
 
-def evaluate(objective, objects, *, vectorized=False, n_jobs=1, timeout=None):
+def object_key(obj):
+    """A hashable fingerprint of a decoded object (string or array), for ``known_crashes``."""
+    return objects_digest([obj])
+
+
+def _exit_codes(exc):
+    """The workers' exit codes named in a loky ``TerminatedWorkerError`` (e.g. SIGSEGV(-11))."""
+    found = re.search(r"exit codes of the workers are \{([^}]*)\}", str(exc))
+    codes = found.group(1) if found else f"{type(exc).__name__}"
+    if "SIGKILL" in codes:
+        codes += ", often the out-of-memory killer"
+    return codes
+
+
+def _crashed(codes, seconds):
+    return Evaluation(
+        np.nan,
+        "crashed",
+        f"the worker process died ({codes}) while evaluating this object, also when it ran "
+        "alone in a fresh process; not run again",
+        seconds,
+    )
+
+
+def _bare_caller():
+    """``call(objective, obj) -> (value, error, seconds)``, pickled by value.
+
+    A nested function holding no reference to this package, so that cloudpickle
+    sends its code: a fresh worker then imports only what the objective needs,
+    not torch. The parent applies the status rule to what comes back.
+    """
+
+    def call(objective, obj):
+        start = time.perf_counter()
+        try:
+            return objective(obj), None, time.perf_counter() - start
+        except Exception as exc:  # a failed evaluation is recorded, not fatal
+            return None, f"{type(exc).__name__}: {exc}", time.perf_counter() - start
+
+    return call
+
+
+def _isolated(objective, objects, indices, *, n_jobs, timeout):
+    """Run ``objects[indices]`` one at a time per single-worker process; ``{index: Evaluation}``.
+
+    Each process holds one evaluation at a time, so a dead process names the
+    object that killed it; the others go on in it, and a dead (or timed-out)
+    process is replaced. At most ``n_jobs`` processes run at once.
+    """
+    call, pending, out = _bare_caller(), list(indices), {}
+    width = max(1, min(len(pending), effective_n_jobs(n_jobs)))
+    slots, running = [None] * width, {}  # future -> (index, slot, start time)
+    try:
+        while pending or running:
+            for slot in set(range(width)) - {s for _, s, _ in running.values()}:
+                if not pending:
+                    break
+                if slots[slot] is None:
+                    slots[slot] = ProcessPoolExecutor(max_workers=1)
+                i = pending.pop(0)
+                future = slots[slot].submit(call, objective, objects[i])
+                running[future] = (i, slot, time.monotonic())
+            left = None
+            if timeout is not None:  # until the oldest running evaluation expires
+                first = min(started for _, _, started in running.values())
+                left = max(0.0, first + timeout - time.monotonic())
+            done, _ = wait(list(running), timeout=left, return_when=FIRST_COMPLETED)
+            for future, (i, slot, started) in list(running.items()):
+                seconds = time.monotonic() - started
+                if future not in done and (timeout is None or seconds < timeout):
+                    continue
+                del running[future]
+                out[i] = _outcome(future, objects[i], seconds, timeout, future in done)
+                if out[i].status in ("crashed", "timeout"):  # replace the process
+                    slots[slot].shutdown(wait=False, kill_workers=True)
+                    slots[slot] = None
+    finally:
+        for executor in slots:
+            if executor is not None:
+                executor.shutdown(wait=False, kill_workers=True)
+    return out
+
+
+def _outcome(future, obj, seconds, timeout, finished):
+    """The Evaluation of one isolated run (finished, crashed, or out of time)."""
+    if not finished:
+        message = f"evaluation exceeded timeout={timeout} s (run alone after a crash)"
+        return Evaluation(np.nan, "timeout", message, float(timeout))
+    try:
+        value, error, seconds = future.result()
+    except BrokenProcessPool as exc:
+        return _crashed(_exit_codes(exc), seconds)
+    except Exception as exc:  # e.g. a value that cannot be sent back
+        return _failure(exc, seconds)
+    if error is not None:
+        return Evaluation(np.nan, "failed", error, seconds)
+    return _classify(obj, value, seconds)
+
+
+def _parallel(objective, objects, indices, out, *, n_jobs, timeout):
+    """joblib over ``objects[indices]``, filling ``out`` as results come in."""
+    tasks = [delayed(_indexed)(i, objective, objects[i]) for i in indices]
+    try:  # results as they complete, so a time-out or a crash keeps the finished ones
+        parallel = Parallel(n_jobs=n_jobs, timeout=timeout, return_as="generator_unordered")
+    except ValueError:  # a backend without result generators
+        parallel = Parallel(n_jobs=n_jobs, timeout=timeout)
+    for i, result in parallel(tasks):
+        out[i] = result
+
+
+def evaluate(objective, objects, *, vectorized=False, n_jobs=1, timeout=None, known_crashes=()):
     """Evaluate ``objects``; return one :class:`Evaluation` per object, in order.
 
     Parameters
@@ -99,11 +226,20 @@ def evaluate(objective, objects, *, vectorized=False, n_jobs=1, timeout=None):
     timeout : float or None, default=None
         joblib's per-task time-out; on expiry the finished evaluations are
         kept and the others recorded as ``"timeout"``.
+    known_crashes : collection of str, default=()
+        :func:`object_key` of objects that crashed a worker earlier in the
+        run: recorded as ``"crashed"`` again without running them.
 
     Returns
     -------
     evaluations : list of Evaluation
         ``(value, status, message, seconds)`` per object.
+
+    Warns
+    -----
+    RuntimeWarning
+        When a worker process died and the round's unfinished evaluations are
+        run again one by one in fresh processes.
 
     Examples
     --------
@@ -118,19 +254,31 @@ def evaluate(objective, objects, *, vectorized=False, n_jobs=1, timeout=None):
         return []
     if vectorized:
         return evaluate_batch(objective, objects)
-    tasks = [delayed(_indexed)(i, objective, o) for i, o in enumerate(objects)]
     out = [None] * len(objects)
+    if known_crashes:
+        for i, obj in enumerate(objects):
+            if not is_empty_object(obj) and object_key(obj) in known_crashes:
+                message = "this object crashed a worker process earlier in the run; not run again"
+                out[i] = Evaluation(np.nan, "crashed", message, 0.0)
+    todo = [i for i, r in enumerate(out) if r is None]
     try:
-        try:  # results as they complete, so a time-out keeps the finished ones
-            parallel = Parallel(n_jobs=n_jobs, timeout=timeout, return_as="generator_unordered")
-        except ValueError:  # a backend without result generators
-            parallel = Parallel(n_jobs=n_jobs, timeout=timeout)
-        for i, result in parallel(tasks):
-            out[i] = result
+        _parallel(objective, objects, todo, out, n_jobs=n_jobs, timeout=timeout)
     except (TimeoutError, multiprocessing.TimeoutError) as exc:
         message = f"evaluation round exceeded timeout={timeout} s ({exc})"
         out = [
             r if r is not None else Evaluation(np.nan, "timeout", message, float(timeout))
             for r in out
         ]
+    except BrokenProcessPool as exc:  # loky's TerminatedWorkerError among them
+        unfinished = [i for i in todo if out[i] is None]
+        warnings.warn(
+            f"a worker process died ({_exit_codes(exc)}) during an evaluation round; "
+            f"running its {len(unfinished)} unfinished evaluation(s) again, one at a time per "
+            "fresh process, to find the object that crashes it.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        isolated = _isolated(objective, objects, unfinished, n_jobs=n_jobs, timeout=timeout)
+        for i, result in isolated.items():
+            out[i] = result
     return out

@@ -17,17 +17,11 @@ from skopt.utils import create_result
 from tqdm.auto import tqdm
 
 from ..reference import reference_from_state, reference_to_state
-from ._checkpoint import (
-    load_model,
-    load_state,
-    load_weights,
-    remove_stale_models,
-    save_model,
-    save_state,
-)
+from ._checkpoint import load_model, load_state, load_weights, save_checkpoint, save_model
 from ._encode import LatentCodec
-from ._evaluate import Evaluation, evaluate
+from ._evaluate import Evaluation, evaluate, object_key
 from ._failures import check_all_failed, warn_streak
+from ._lock import hold_lock
 from ._propose import Proposer, data_box, make_box
 from ._retrain import rank_weights, retrain_search
 from ._state import SearchState
@@ -461,13 +455,14 @@ class LatentBayesSearch(BaseEstimator):
         self._check_params()
         if resume and self.checkpoint is None:
             raise ValueError("resume=True needs checkpoint='some/directory'.")
-        saved = load_state(self.checkpoint) if (resume and self.checkpoint) else None
-        if saved is None:
-            self._start(X, y, train_objects)
-        else:
-            self._resume(X, train_objects, saved)
-        self._update_best()
-        self._run(self.n_calls - self._state.n_evaluated)
+        with hold_lock(self.checkpoint):  # one run per checkpoint folder
+            saved = load_state(self.checkpoint) if (resume and self.checkpoint) else None
+            if saved is None:
+                self._start(X, y, train_objects)
+            else:
+                self._resume(X, train_objects, saved)
+            self._update_best()
+            self._run(self.n_calls - self._state.n_evaluated)
         return self
 
     def ask(self, n_points=1):
@@ -515,7 +510,8 @@ class LatentBayesSearch(BaseEstimator):
             else Evaluation(v, "failed", "told NaN", 0.0)
             for v in values
         ]
-        self._record(Z, objects, told)
+        with hold_lock(self.checkpoint):
+            self._record(Z, objects, told)
         return self
 
     def decode(self, Z):
@@ -550,7 +546,9 @@ class LatentBayesSearch(BaseEstimator):
             n = min(self.batch_size, n_remaining)
             Z = self._suggest(n)
             objects = self.decode(Z)
-            stop = self._record(Z, objects, self._evaluate(objects))
+            history = self._state.history  # objects that crashed a worker are not rerun
+            crashed = {object_key(h["object"]) for h in history if h["status"] == "crashed"}
+            stop = self._record(Z, objects, self._evaluate(objects, crashed))
             n_remaining -= n
             bar.update(n)
             if self.verbose and np.isfinite(self.best_score_):
@@ -616,13 +614,14 @@ class LatentBayesSearch(BaseEstimator):
                 return z
         return st.latents[i]
 
-    def _evaluate(self, objects):
+    def _evaluate(self, objects, known_crashes=()):
         return evaluate(
             self.objective,
             objects,
             vectorized=self.vectorized,
             n_jobs=self.n_jobs,
             timeout=self.timeout,
+            known_crashes=known_crashes,
         )
 
     def _record(self, Z, objects, evaluations):
@@ -734,5 +733,4 @@ class LatentBayesSearch(BaseEstimator):
         st.vae = {k: net[k] for k in ("n_fit_calls", "n_iter", "seed")}
         st.reference = reference_to_state(self._codec.vae.reference)
         st.surrogate = self._surrogates.state()
-        save_state(self.checkpoint, st.to_dict())
-        remove_stale_models(self.checkpoint, keep=st.model_file)
+        save_checkpoint(self.checkpoint, st.to_dict())
