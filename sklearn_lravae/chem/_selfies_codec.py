@@ -5,11 +5,13 @@ The loops run in joblib workers for :class:`~sklearn_lravae.chem.SelfiesVectoriz
 that return compact arrays.
 """
 
+import math
 import numbers
 import re
 
 import numpy as np
 import selfies as sf
+from joblib import Parallel, delayed, effective_n_jobs
 from rdkit import Chem
 
 from ._smiles import mol_from_smiles, rdkit_quiet
@@ -18,6 +20,7 @@ __all__ = ["one_hot"]
 
 # the tokens of a well-formed SELFIES string, in order (selfies.split_selfies, in C)
 _TOKEN = re.compile(r"\[[^\]]*\]|\.")
+_CHUNK = 10_000  # molecules per task: bounds the per-chunk Python lists
 
 
 def index_dtype(n_tokens):
@@ -50,13 +53,16 @@ class _LocalIds(dict):
         return value
 
 
-def encode_chunk(smiles):
+def encode_chunk(smiles, canonicalize=True):
     """Canonicalise, SELFIES-encode and tokenise a list of SMILES.
 
     Parameters
     ----------
     smiles : list of str or None
         SMILES strings (None or empty strings are invalid).
+    canonicalize : bool, default=True
+        Write each molecule as its RDKit canonical SMILES before encoding;
+        False encodes the strings as they are.
 
     Returns
     -------
@@ -82,12 +88,17 @@ def encode_chunk(smiles):
     flat, lengths = [], []
     with rdkit_quiet():
         for smi in smiles:
-            mol = Chem.MolFromSmiles(smi) if smi else None
-            if mol is None or mol.GetNumAtoms() == 0:
+            if not smi:
                 lengths.append(-1)
                 continue
+            if canonicalize:
+                mol = Chem.MolFromSmiles(smi)
+                if mol is None or mol.GetNumAtoms() == 0:
+                    lengths.append(-1)
+                    continue
+                smi = Chem.MolToSmiles(mol)
             try:
-                encoded = sf.encoder(Chem.MolToSmiles(mol))
+                encoded = sf.encoder(smi)
             except sf.EncoderError:
                 encoded = None
             if not encoded:
@@ -171,3 +182,35 @@ def one_hot(indices, n_tokens, *, dtype=np.float32):
     offsets = np.arange(n_positions, dtype=np.intp) * n_tokens
     np.put_along_axis(out, offsets + idx, 1, axis=1)
     return out
+
+
+def map_chunks(func, items, n_jobs):
+    """``func`` over chunks of ``items`` (joblib processes when ``n_jobs`` > 1)."""
+    n_jobs = effective_n_jobs(n_jobs)
+    size = _CHUNK if n_jobs == 1 else max(1, min(_CHUNK, math.ceil(len(items) / (4 * n_jobs))))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    if n_jobs == 1 or len(chunks) < 2:
+        return [func(c) for c in chunks]
+    return Parallel(n_jobs=n_jobs)(delayed(func)(c) for c in chunks)
+
+
+def merge_chunks(results, n):
+    """One ``(tokens, ids, lengths)`` triple from the chunks of :func:`encode_chunk`."""
+    tokens, position = [], {}
+    remaps = []
+    for chunk_tokens, _, _ in results:
+        for t in chunk_tokens:
+            if t not in position:
+                position[t] = len(tokens) + 1
+                tokens.append(t)
+        remaps.append(np.array([0, *(position[t] for t in chunk_tokens)]))
+    width = max((r[1].shape[1] for r in results), default=0)
+    ids = np.zeros((n, width), dtype=index_dtype(len(tokens) + 1))
+    lengths = np.empty(n, dtype=np.int32)
+    start = 0
+    for (_, chunk_ids, chunk_lengths), remap in zip(results, remaps):
+        stop = start + len(chunk_lengths)
+        ids[start:stop, : chunk_ids.shape[1]] = remap.astype(ids.dtype)[chunk_ids]
+        lengths[start:stop] = chunk_lengths
+        start = stop
+    return tokens, ids, lengths

@@ -1,60 +1,34 @@
 """``SelfiesVectorizer``: SMILES <-> SELFIES token arrays (one-hot, sparse or indices)."""
 
-import math
 import numbers
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._selfies_codec import check_dtype, decode_chunk, encode_chunk, index_dtype, one_hot
+from ._selfies_codec import (
+    check_dtype,
+    decode_chunk,
+    encode_chunk,
+    index_dtype,
+    map_chunks,
+    merge_chunks,
+    one_hot,
+)
 from ._smiles import check_smiles_list, format_indices
 
 __all__ = ["SelfiesVectorizer"]
 
-_CHUNK = 10_000  # molecules per task: bounds the per-chunk Python lists
 _ROWS = 8_192  # rows per block when building or reading arrays (bounds temporaries)
 
 
 def _is_atom_token(token, pad_token):
     """True for SELFIES atom tokens (not padding, branch or ring tokens)."""
     return token != pad_token and "Branch" not in token and "Ring" not in token
-
-
-def _map_chunks(func, items, n_jobs):
-    """``func`` over chunks of ``items`` (joblib processes when ``n_jobs`` > 1)."""
-    n_jobs = effective_n_jobs(n_jobs)
-    size = _CHUNK if n_jobs == 1 else max(1, min(_CHUNK, math.ceil(len(items) / (4 * n_jobs))))
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    if n_jobs == 1 or len(chunks) < 2:
-        return [func(c) for c in chunks]
-    return Parallel(n_jobs=n_jobs)(delayed(func)(c) for c in chunks)
-
-
-def _merge_chunks(results, n):
-    """One ``(tokens, ids, lengths)`` triple from the chunks of :func:`encode_chunk`."""
-    tokens, position = [], {}
-    remaps = []
-    for chunk_tokens, _, _ in results:
-        for t in chunk_tokens:
-            if t not in position:
-                position[t] = len(tokens) + 1
-                tokens.append(t)
-        remaps.append(np.array([0, *(position[t] for t in chunk_tokens)]))
-    width = max((r[1].shape[1] for r in results), default=0)
-    ids = np.zeros((n, width), dtype=index_dtype(len(tokens) + 1))
-    lengths = np.empty(n, dtype=np.int32)
-    start = 0
-    for (_, chunk_ids, chunk_lengths), remap in zip(results, remaps):
-        stop = start + len(chunk_lengths)
-        ids[start:stop, : chunk_ids.shape[1]] = remap.astype(ids.dtype)[chunk_ids]
-        lengths[start:stop] = chunk_lengths
-        start = stop
-    return tokens, ids, lengths
 
 
 class SelfiesVectorizer(TransformerMixin, BaseEstimator):
@@ -115,6 +89,14 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         ``scipy.sparse.csr_matrix``, or the token indices of shape
         ``(n_samples, n_positions_)`` (0 is padding). Rows, dropped rows and
         :meth:`inverse_transform` are the same for all three.
+    canonicalize : bool, default=True
+        Parse each SMILES with RDKit and encode its canonical SMILES, so that
+        every way of writing a molecule gives the same tokens. False encodes
+        the strings as given (no RDKit), about twice as fast: for data sets
+        that are already canonical (e.g. MOSES, or SMILES canonicalised once
+        and stored); other SMILES then give other, still valid, token
+        sequences, and SMILES that SELFIES cannot parse count as "molecules
+        SELFIES cannot encode" for ``on_error``.
     n_jobs : int or None, default=None
         Processes for the RDKit / SELFIES work of :meth:`fit`,
         :meth:`transform` and :meth:`inverse_transform` (joblib, chunks of
@@ -181,6 +163,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         "pad_token": [str],
         "dtype": "no_validation",  # check_dtype
         "output": [StrOptions({"onehot", "sparse", "indices"})],
+        "canonicalize": ["boolean"],
         "n_jobs": [None, numbers.Integral],
     }
 
@@ -194,6 +177,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         pad_token="[nop]",
         dtype=np.float32,
         output="onehot",
+        canonicalize=True,
         n_jobs=None,
     ):
         self.max_length = max_length
@@ -203,6 +187,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         self.pad_token = pad_token
         self.dtype = dtype
         self.output = output
+        self.canonicalize = canonicalize
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ helpers
@@ -215,7 +200,8 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
     def _encode(self, X):
         """``(tokens, ids, lengths)`` of the SMILES ``X`` (see :func:`encode_chunk`)."""
         smiles = check_smiles_list(X, name="X")
-        return _merge_chunks(_map_chunks(encode_chunk, smiles, self.n_jobs), len(smiles))
+        encode = partial(encode_chunk, canonicalize=self.canonicalize)
+        return merge_chunks(map_chunks(encode, smiles, self.n_jobs), len(smiles))
 
     def _check_alphabet_param(self):
         alphabet = [str(t) for t in np.asarray(self.alphabet, dtype=object).ravel()]
@@ -302,7 +288,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
         return self
 
     def _fit(self, X):
-        check_dtype(self.dtype, "dtype")
+        self._check_params()
         tokens, ids, lengths = self._encode(X)
         vocabulary = None
         if self.alphabet is not None:
@@ -347,7 +333,6 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
             Encoding of the kept molecules (see ``dropped_indices_``), in the
             form of ``output`` (see :meth:`transform`).
         """
-        self._check_params()
         return self._output(*self._fit(X))
 
     # ---------------------------------------------------------------- transform
@@ -482,7 +467,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
             Canonical SMILES (object dtype).
         """
         selfies = list(self.to_selfies(X))
-        out = [s for chunk in _map_chunks(decode_chunk, selfies, self.n_jobs) for s in chunk]
+        out = [s for chunk in map_chunks(decode_chunk, selfies, self.n_jobs) for s in chunk]
         return np.array(out, dtype=object)
 
     def get_feature_names_out(self, input_features=None):
