@@ -95,10 +95,6 @@ def evaluate_batch(objective, objects):
     return [_classify(o, v, seconds) for o, v in zip(objects, values, strict=True)]
 
 
-def _indexed(i, objective, obj):
-    return i, evaluate_one(objective, obj)
-
-
 def object_key(obj):
     """A hashable fingerprint of a decoded object (string or array), for ``known_crashes``."""
     return objects_digest([obj])
@@ -124,21 +120,34 @@ def _crashed(codes, seconds):
 
 
 def _bare_caller():
-    """``call(objective, obj) -> (value, error, seconds)``, pickled by value.
+    """``call(i, objective, obj) -> (i, value, error, seconds)``, pickled by value.
 
     A nested function holding no reference to this package, so that cloudpickle
-    sends its code: a fresh worker then imports only what the objective needs,
-    not torch. The parent applies the status rule to what comes back.
+    sends its code: a fresh worker then imports only what the objective needs
+    (not torch). The parent applies the status rule to what comes back
+    (:func:`_settle`).
     """
 
-    def call(objective, obj):
+    def call(i, objective, obj):
         start = time.perf_counter()
         try:
-            return objective(obj), None, time.perf_counter() - start
+            value = objective(obj)
         except Exception as exc:  # a failed evaluation is recorded, not fatal
-            return None, f"{type(exc).__name__}: {exc}", time.perf_counter() - start
+            return i, None, f"{type(exc).__name__}: {exc}", time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        try:  # a number travels back whatever the objective returned
+            return i, float(value), None, seconds
+        except (TypeError, ValueError) as exc:
+            return i, None, f"{type(exc).__name__}: {exc}", seconds
 
     return call
+
+
+def _settle(obj, value, error, seconds):
+    """The :class:`Evaluation` of what a worker's ``call`` returned for ``obj``."""
+    if error is not None:
+        return Evaluation(np.nan, "failed", error, seconds)
+    return _classify(obj, value, seconds)
 
 
 def _isolated(objective, objects, indices, *, n_jobs, timeout):
@@ -159,7 +168,7 @@ def _isolated(objective, objects, indices, *, n_jobs, timeout):
                 if slots[slot] is None:
                     slots[slot] = ProcessPoolExecutor(max_workers=1)
                 i = pending.pop(0)
-                future = slots[slot].submit(call, objective, objects[i])
+                future = slots[slot].submit(call, i, objective, objects[i])
                 running[future] = (i, slot, time.monotonic())
             left = None
             if timeout is not None:  # until the oldest running evaluation expires
@@ -188,25 +197,24 @@ def _outcome(future, obj, seconds, timeout, finished):
         message = f"evaluation exceeded timeout={timeout} s (run alone after a crash)"
         return Evaluation(np.nan, "timeout", message, float(timeout))
     try:
-        value, error, seconds = future.result()
+        _, value, error, seconds = future.result()
     except BrokenProcessPool as exc:
         return _crashed(_exit_codes(exc), seconds)
-    except Exception as exc:  # e.g. a value that cannot be sent back
+    except Exception as exc:  # e.g. an objective that cannot be sent to the process
         return _failure(exc, seconds)
-    if error is not None:
-        return Evaluation(np.nan, "failed", error, seconds)
-    return _classify(obj, value, seconds)
+    return _settle(obj, value, error, seconds)
 
 
 def _parallel(objective, objects, indices, out, *, n_jobs, timeout):
     """joblib over ``objects[indices]``, filling ``out`` as results come in."""
-    tasks = [delayed(_indexed)(i, objective, objects[i]) for i in indices]
+    call = _bare_caller()
+    tasks = [delayed(call)(i, objective, objects[i]) for i in indices]
     try:  # results as they complete, so a time-out or a crash keeps the finished ones
         parallel = Parallel(n_jobs=n_jobs, timeout=timeout, return_as="generator_unordered")
     except ValueError:  # a backend without result generators
         parallel = Parallel(n_jobs=n_jobs, timeout=timeout)
-    for i, result in parallel(tasks):
-        out[i] = result
+    for i, value, error, seconds in parallel(tasks):
+        out[i] = _settle(objects[i], value, error, seconds)
 
 
 def evaluate(objective, objects, *, vectorized=False, n_jobs=1, timeout=None, known_crashes=()):
@@ -254,10 +262,10 @@ def evaluate(objective, objects, *, vectorized=False, n_jobs=1, timeout=None, kn
         return []
     if vectorized:
         return evaluate_batch(objective, objects)
-    out = [None] * len(objects)
+    out = [_classify(o, np.nan, 0.0) if is_empty_object(o) else None for o in objects]
     if known_crashes:
         for i, obj in enumerate(objects):
-            if not is_empty_object(obj) and object_key(obj) in known_crashes:
+            if out[i] is None and object_key(obj) in known_crashes:
                 message = "this object crashed a worker process earlier in the run; not run again"
                 out[i] = Evaluation(np.nan, "crashed", message, 0.0)
     todo = [i for i, r in enumerate(out) if r is None]
