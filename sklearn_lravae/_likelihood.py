@@ -9,7 +9,9 @@ output (its *parameters*) into
 - the decoder's *mode* (the "hard" decode: the object that would actually be
   evaluated, e.g. the argmax token sequence of a molecule).
 
-The likelihood also validates the training data it is asked to model.
+The likelihood also validates the data it is asked to model, and carries the
+``beta`` (KL weight) that ``LRAVAETransformer(beta="auto")`` uses with it:
+``default_beta``.
 """
 
 import math
@@ -34,6 +36,8 @@ class BernoulliLikelihood(nn.Module):
     """Independent Bernoulli per feature; data must lie in [0, 1]."""
 
     name = "bernoulli"
+    #: ``beta="auto"``: the ELBO itself.
+    default_beta = 1.0
 
     def __init__(self, n_features):
         super().__init__()
@@ -72,6 +76,8 @@ class GaussianLikelihood(nn.Module):
     """
 
     name = "gaussian"
+    #: ``beta="auto"``: the ELBO itself.
+    default_beta = 1.0
 
     def __init__(self, n_features, min_log_scale=-5.0, max_log_scale=5.0):
         super().__init__()
@@ -109,6 +115,10 @@ class CategoricalLikelihood(nn.Module):
     """
 
     name = "categorical"
+    #: ``beta="auto"``: at ``beta=1`` the KL term switches most latents off and
+    #: few sequences decode exactly (QM9 SELFIES: 4% of held-out molecules);
+    #: 0.01 keeps the latent space informative (over 90%).
+    default_beta = 0.01
 
     def __init__(self, n_features, n_categories):
         super().__init__()

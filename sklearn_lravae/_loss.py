@@ -25,6 +25,7 @@ __all__ = [
     "kl_divergence",
     "latent_reconstruction_error",
     "lravae_loss",
+    "monte_carlo_elbo",
     "negative_elbo",
 ]
 
@@ -115,3 +116,30 @@ def lravae_loss(module, x, forward_out, z_ref, *, gamma, beta, sample_weight=Non
         lre = latent_reconstruction_error(module, z_ref)
         loss = loss + gamma * lre.mean()
     return LossTerms(loss, nll, kl, lre)
+
+
+def monte_carlo_elbo(module, x, eps):
+    """Per-sample ELBO (``beta=1``), a mean over reparameterised draws.
+
+    Parameters
+    ----------
+    module : VAE
+        The network.
+    x : torch.Tensor of shape (n, n_features)
+        Data.
+    eps : torch.Tensor of shape (n_draws, n_components)
+        Standard-normal noise, shared by every sample (common random numbers).
+
+    Returns
+    -------
+    elbo : torch.Tensor of shape (n,), float64
+        Accumulated in float64, so a sample's value does not depend on the
+        other samples of its batch.
+    """
+    mu, logvar = module.encode(x)
+    total = torch.zeros(len(x), dtype=torch.float64, device=x.device)
+    for e in eps:
+        z = mu + torch.exp(0.5 * logvar) * e
+        nll, kl = negative_elbo(module, x, module.decode(z), mu, logvar, beta=1.0)
+        total += nll.double() + kl.double()
+    return -total / len(eps)

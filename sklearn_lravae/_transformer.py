@@ -1,7 +1,5 @@
 """``LRAVAETransformer``: the scikit-learn face of the LRA-VAE."""
 
-import contextlib
-import copy
 import numbers
 
 import numpy as np
@@ -15,12 +13,18 @@ from sklearn.base import (
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import ProgressBar
 
 from ._likelihood import LIKELIHOODS, make_likelihood
-from ._loss import latent_reconstruction_error, negative_elbo
-from ._net import LRAVANet
-from ._network import VAE, build_core
+from ._loss import latent_reconstruction_error, monte_carlo_elbo
+from ._net import (
+    check_callbacks,
+    check_hidden_layer_sizes,
+    flush_denormal,
+    load_network_state,
+    make_net,
+    run_training,
+    schedule,
+)
 from ._utils import batched_inference, check_device
 from .reference import check_reference
 
@@ -50,8 +54,13 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         pixels) ``0.1`` cuts the LRE of N(0, 2^2 I) samples ~9x at a 1% ELBO
         cost, ``1`` ~37x at 4%. A lower LRE is not by itself better samples:
         tune it (e.g. ``GridSearchCV`` over ``gamma`` with both scorers).
-    beta : float, default=1.0
-        Weight of the KL term of the ELBO.
+    beta : float or "auto", default="auto"
+        Weight of the KL term of the ELBO. ``"auto"``: 1 (the ELBO) for
+        ``"gaussian"`` and ``"bernoulli"`` data, 0.01 for ``"categorical"``
+        data, where ``beta=1`` lets the KL term switch most latents off and
+        the decoder reconstructs few molecules exactly (QM9: 4% of held-out
+        molecules at ``beta=1``, over 90% at 0.01). The value used is
+        ``beta_``.
     reference : float or reference object, default=2.0
         Latent reference distribution ``p_ref`` of the LRE term. A float ``s``
         is ``N(0, s^2 I)``; otherwise an object of :mod:`sklearn_lravae.reference`
@@ -61,8 +70,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     n_reference_samples : int, default=128
         Reference samples drawn fresh for every batch.
     hidden_layer_sizes : tuple of int, default=(256, 128)
-        Hidden sizes of the MLP encoder; the decoder mirrors them. Ignored when
-        ``module`` is given.
+        Hidden sizes of the MLP encoder (positive integers); the decoder
+        mirrors them. Ignored when ``module`` is given.
     likelihood : {"gaussian", "bernoulli", "categorical"}, default="gaussian"
         Observation model: ``"gaussian"`` (learned per-feature scale) for any
         real data, ``"bernoulli"`` for data in [0, 1] (e.g. min-max scaled
@@ -71,8 +80,25 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     n_categories : int or "auto", default="auto"
         Categories per position for ``likelihood="categorical"``; ``"auto"``
         finds the block size whose blocks all sum to one.
-    max_epochs : int, default=50
-        Epochs of :meth:`fit`, and of :meth:`partial_fit` unless ``epochs`` is given.
+    max_epochs : int or "auto", default="auto"
+        Training length of :meth:`fit`, and of :meth:`partial_fit` unless
+        ``epochs`` is given. ``"auto"``: train until the loss stops improving
+        (the plateau rule of ``tol`` and ``n_iter_no_change``), but for at
+        least 2,000 optimiser steps and at most 500 epochs, or as many as
+        20,000 steps need on small data; a
+        :class:`~sklearn.exceptions.ConvergenceWarning` says when the
+        ceiling was reached first. An int: the ceiling; without
+        ``n_iter_no_change`` exactly that many epochs run (skorch callbacks
+        such as ``EarlyStopping`` may stop earlier). ``n_iter_`` counts the
+        epochs that ran.
+    tol : float, default=1e-4
+        Plateau rule: an epoch improves when its loss (``valid_loss`` with
+        ``validation_fraction``, else the mean training loss of the epoch,
+        which costs no extra pass) is below ``best * (1 - tol)``.
+    n_iter_no_change : int, None or "auto", default="auto"
+        Plateau rule: stop after this many epochs without improvement.
+        ``"auto"``: 10 with ``max_epochs="auto"``, None (no rule) with an
+        int ``max_epochs``.
     batch_size : int, default=128
         Mini-batch size.
     lr : float, default=1e-3
@@ -100,7 +126,9 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         reference samples. Training runs inside :func:`torch.random.fork_rng`,
         so the global torch RNG is left untouched.
     verbose : int, default=0
-        0 silent; 1 prints skorch's epoch table; 2 also shows a progress bar.
+        0 silent; 1 prints skorch's epoch table (colour codes only when stdout
+        is a terminal); 2 also shows a progress bar (unless ``callbacks``
+        already hold a ``ProgressBar``).
 
     Attributes
     ----------
@@ -110,12 +138,17 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         ``train_kl`` and ``train_lre``.
     reference_ : BaseReference
         The reference distribution used by the last training call.
+    beta_ : float
+        The KL weight of the last training call (``beta`` resolved).
+    n_components_ : int
+        Latent dimension of the fitted network (what :meth:`transform` returns).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when X has string column names.
     n_iter_ : int
-        Total number of training epochs run so far.
+        Total number of training epochs that ran so far (over :meth:`fit`
+        and :meth:`partial_fit` calls; early stops included).
 
     See Also
     --------
@@ -129,6 +162,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     >>> X = load_digits().data / 16.0
     >>> vae = LRAVAETransformer(n_components=4, likelihood="bernoulli",
     ...                         max_epochs=2, random_state=0).fit(X)
+    >>> vae.n_iter_, vae.beta_
+    (2, 1.0)
     >>> vae.transform(X[:3]).shape
     (3, 4)
     >>> vae.inverse_transform(vae.transform(X[:3])).shape
@@ -140,7 +175,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "gamma": [Interval(numbers.Real, 0, None, closed="left")],
-        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+        "beta": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
         "reference": [
             Interval(numbers.Real, 0, None, closed="neither"),
             HasMethods(["sample"]),
@@ -152,7 +187,13 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             StrOptions({"auto"}),
             Interval(numbers.Integral, 2, None, closed="left"),
         ],
-        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "optimizer": [type],
@@ -170,13 +211,15 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         n_components=16,
         *,
         gamma=0.1,
-        beta=1.0,
+        beta="auto",
         reference=2.0,
         n_reference_samples=128,
         hidden_layer_sizes=(256, 128),
         likelihood="gaussian",
         n_categories="auto",
-        max_epochs=50,
+        max_epochs="auto",
+        tol=1e-4,
+        n_iter_no_change="auto",
         batch_size=128,
         lr=1e-3,
         optimizer=torch.optim.Adam,
@@ -197,6 +240,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.likelihood = likelihood
         self.n_categories = n_categories
         self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
@@ -211,7 +256,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
-        """Initialise the network and train it for ``max_epochs`` epochs.
+        """Initialise the network and train it (for how long: ``max_epochs``).
 
         Parameters
         ----------
@@ -226,23 +271,45 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         -------
         self : LRAVAETransformer
             The fitted transformer.
-        """
-        return self._fit_new(X, sample_weight, self.max_epochs)
 
-    def _fit_new(self, X, sample_weight, epochs):
+        Raises
+        ------
+        ValueError
+            If the training loss becomes NaN or infinite (e.g. ``lr`` far too
+            large); the transformer is left unfitted.
+
+        Warns
+        -----
+        ConvergenceWarning
+            If the plateau rule is on and ``max_epochs`` ran out first.
+        """
+        return self._fit_new(X, sample_weight, self.max_epochs, exact=False)
+
+    def _fit_new(self, X, sample_weight, epochs, exact):
+        check_hidden_layer_sizes(self.hidden_layer_sizes)
+        check_callbacks(self.callbacks, self.validation_fraction)
         X, lik = self._validate_fit_input(X, reset=True)
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self.n_fit_calls_ = 0
         self.n_iter_ = 0
-        self._train(X, sample_weight, epochs=epochs, likelihood=lik)
+        self.n_components_ = int(self.n_components)
+        self._architecture = self._architecture_params()
+        try:
+            self._train(X, sample_weight, epochs, exact=exact, likelihood=lik)
+        except ValueError:
+            vars(self).pop("net_", None)  # diverged: no half-trained network is kept
+            raise
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None, epochs=None):
         """Continue training (initialising first if needed).
 
         The optimiser state is kept. ``gamma``, ``beta``, ``reference``,
-        ``n_reference_samples``, ``lr`` and ``max_epochs`` may be changed with
-        ``set_params`` between calls; architecture parameters may not.
+        ``n_reference_samples``, ``lr``, ``max_epochs``, ``tol``,
+        ``n_iter_no_change`` and ``verbose`` may be changed with ``set_params``
+        between calls; the architecture (``n_components``,
+        ``hidden_layer_sizes``, ``likelihood``, ``n_categories``) may not:
+        call :meth:`fit` to train a new network.
 
         Parameters
         ----------
@@ -253,20 +320,57 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the ELBO term.
         epochs : int, default=None
-            Epochs to train; ``max_epochs`` when None.
+            Train exactly this many epochs; None trains as :meth:`fit` does
+            (``max_epochs`` and the plateau rule).
 
         Returns
         -------
         self : LRAVAETransformer
-            The (further) fitted transformer.
+            The updated transformer.
+
+        Raises
+        ------
+        ValueError
+            If an architecture parameter changed since :meth:`fit`, or the
+            training loss becomes NaN or infinite (the weights from before the
+            call are restored).
         """
         self._validate_params()
+        exact = epochs is not None
+        if exact and (
+            not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 0
+        ):
+            raise ValueError(f"epochs must be a non-negative integer or None, got {epochs!r}.")
         epochs = self.max_epochs if epochs is None else int(epochs)
-        if not hasattr(self, "net_"):
-            return self._fit_new(X, sample_weight, epochs)
+        if not self.__sklearn_is_fitted__():
+            return self._fit_new(X, sample_weight, epochs, exact=exact)
+        self._check_architecture()
         X, _ = self._validate_fit_input(X, reset=False)
-        self._train(X, sample_weight, epochs=epochs)
+        self._train(X, sample_weight, epochs, exact=exact)
         return self
+
+    def _architecture_params(self):
+        hidden = None
+        if self.module is None:
+            hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        return {
+            "n_components": int(self.n_components),
+            "hidden_layer_sizes": hidden,
+            "likelihood": self.likelihood,
+            "n_categories": self.n_categories,
+        }
+
+    def _check_architecture(self):
+        fitted = getattr(self, "_architecture", None)
+        if fitted is None:  # restored from an older model file
+            self._architecture = fitted = self._architecture_params()
+        for name, value in self._architecture_params().items():
+            if value != fitted[name]:
+                raise ValueError(
+                    f"{name} was changed from {fitted[name]!r} to {value!r} after fit; "
+                    "partial_fit continues the fitted network, whose architecture cannot "
+                    f"change. Call fit to train a new network, or set {name} back."
+                )
 
     def _validate_fit_input(self, X, reset):
         """Validated ``X`` and the likelihood it is modelled with."""
@@ -281,67 +385,48 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return X, lik
 
     def _make_net(self, n_features, lik):
-        module = self.module
-        if isinstance(module, torch.nn.Module):
-            module = copy.deepcopy(module)
-        core = build_core(
-            module, n_features, self.n_components, lik.n_outputs, self.hidden_layer_sizes
-        )
-        callbacks = list(self.callbacks or [])
-        if self.verbose >= 2:
-            callbacks.append(("progress_bar", ProgressBar()))
-        train_split = None
-        if self.validation_fraction is not None:
-            from skorch.dataset import ValidSplit
+        names = ("module", "n_components", "hidden_layer_sizes", "validation_fraction")
+        names += ("callbacks", "gamma", "n_reference_samples", "optimizer", "lr", "batch_size")
+        params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
+        return make_net(
+            n_features, lik, beta=self._beta(lik), reference=self.reference_,
+            device=self.device, verbose=int(self.verbose), **params,
+        )  # fmt: skip
 
-            train_split = ValidSplit(self.validation_fraction, stratified=False)
-        return LRAVANet(
-            VAE(core, lik),
-            gamma=self.gamma,
-            beta=self.beta,
-            reference=self.reference_,
-            n_reference_samples=self.n_reference_samples,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train__shuffle=True,
-            train_split=train_split,
-            callbacks=callbacks,
-            device=self.device,
-            verbose=int(self.verbose),
-        )
+    def _beta(self, lik):
+        return float(lik.default_beta if self.beta == "auto" else self.beta)
 
-    def _train(self, X, sample_weight, epochs, likelihood=None):
-        """Train for ``epochs``; a new network is built for ``likelihood`` when given."""
+    def _train(self, X, sample_weight, epochs, exact, likelihood=None):
+        """Train; a new network is built for ``likelihood`` when given."""
         check_device(self.device)
         self.reference_ = check_reference(self.reference)
-        self.reference_._check_dim(self.n_components)
+        self.reference_._check_dim(self.n_components_)
         Xt = X.astype(np.float32, copy=False)
         data = Xt
         if sample_weight is not None:
             w = _check_sample_weight(sample_weight, X, dtype=np.float32)
             data = {"x": Xt, "sample_weight": w}
+        n_train = len(X) - int(np.ceil(len(X) * (self.validation_fraction or 0.0)))
+        n_batches = np.ceil(max(n_train, 1) / self.batch_size)
+        max_epochs, min_epochs, rule = schedule(epochs, self.n_iter_no_change, n_batches, exact)
         seed = int(np.random.SeedSequence([self._seed, self.n_fit_calls_]).generate_state(1)[0])
         self.n_fit_calls_ += 1
         devices = [self.device] if str(self.device).startswith("cuda") else []
-        flush = contextlib.nullcontext()
-        if self.flush_denormal:
-            flush = _flush_denormal()
-        with torch.random.fork_rng(devices=devices), flush:
+        with torch.random.fork_rng(devices=devices), flush_denormal(self.flush_denormal):
             torch.manual_seed(seed)
             if likelihood is not None:
                 self.net_ = self._make_net(X.shape[1], likelihood)
                 self.net_.initialize()
             net = self.net_
-            net.gamma, net.beta = self.gamma, self.beta
+            self.beta_ = self._beta(net.module_.likelihood)
+            net.gamma, net.beta, net.verbose = self.gamma, self.beta_, int(self.verbose)
             net.reference = self.reference_
             net.n_reference_samples = self.n_reference_samples
             if net.lr != self.lr:
                 net.set_params(lr=self.lr)
-            if epochs > 0:
-                net.partial_fit(data, None, epochs=epochs)
-        self.n_iter_ += epochs
+            self.n_iter_ += run_training(
+                net, data, max_epochs, tol=self.tol, n_iter_no_change=rule, min_epochs=min_epochs
+            )
 
     # ----------------------------------------------------------- state interface
     def get_network_state(self):
@@ -417,8 +502,6 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         ...                  a.transform(X)))
         True
         """
-        from skorch.history import History
-
         if not hasattr(self, "net_"):
             n_cat = state.get("n_categories") or "auto"
             lik = make_likelihood(state["likelihood"], self.n_features_in_, n_cat)
@@ -433,34 +516,24 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     f"cannot build the network on device {self.device!r} ({exc}); "
                     "use device='cpu' (for a saved model: load(path, device='cpu'))."
                 ) from None
-        try:
-            if "module" in state:
-                self.net_.module_.load_state_dict(state["module"])
-            if "optimizer" in state:
-                self.net_.optimizer_.load_state_dict(state["optimizer"])
-        except (RuntimeError, KeyError, ValueError) as exc:
-            detail = " ".join(str(exc).split())[:300]
-            raise ValueError(
-                "the stored weights do not fit the network built from the saved "
-                f"parameters (was a different module= passed?): {detail}"
-            ) from None
-        if "history" in state:
-            self.net_.history_ = History(list(state["history"]))
+        load_network_state(self.net_, state)
         counters = (("seed", "_seed"), ("n_fit_calls", "n_fit_calls_"), ("n_iter", "n_iter_"))
         for key, attr in counters:
             if state.get(key) is not None:
                 setattr(self, attr, int(state[key]))
+        if not hasattr(self, "n_components_"):  # restored from an older model file
+            self.n_components_ = int(self.n_components)
         return self
 
     # ---------------------------------------------------------------- inference
     def _check_latent(self, Z, name="Z"):
         check_is_fitted(self)
         Z = check_array(Z, dtype=[np.float64, np.float32], input_name=name)
-        if Z.shape[1] != self.n_components:
+        if Z.shape[1] != self.n_components_:
             raise ValueError(
-                f"{name} has {Z.shape[1]} features, but {type(self).__name__} has "
-                f"n_components={self.n_components}: pass latent points of shape "
-                f"(n_samples, {self.n_components})."
+                f"{name} has {Z.shape[1]} features, but {type(self).__name__} was fitted "
+                f"with n_components={self.n_components_}: pass latent points of shape "
+                f"(n_samples, {self.n_components_})."
             )
         return Z
 
@@ -484,9 +557,16 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         -------
         Z : ndarray of shape (n_samples, n_components)
             Latent means.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` does not fit the likelihood (e.g. values outside [0, 1]
+            for ``likelihood="bernoulli"``).
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        self.net_.module_.likelihood.check_data(X)
         return self._batched(lambda m, x: m.encode(x)[0], X).astype(self._out_dtype(X))
 
     def inverse_transform(self, Z, decode="mean"):
@@ -558,7 +638,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         if not isinstance(scale, numbers.Real) or not scale > 0:
             raise ValueError(f"scale must be a positive float, got {scale!r}.")
         rng = check_random_state(random_state)
-        Z = scale * rng.standard_normal((n_samples, self.n_components))
+        Z = scale * rng.standard_normal((n_samples, self.n_components_))
         X = self.inverse_transform(Z)
         return (X, Z) if return_latent else X
 
@@ -587,19 +667,10 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         self.net_.module_.likelihood.check_data(X)
         eps = torch.randn(
-            n_draws, self.n_components, generator=torch.Generator().manual_seed(0)
+            n_draws, self.n_components_, generator=torch.Generator().manual_seed(0)
         ).to(self.net_.device)
 
-        def elbo(m, x):
-            mu, logvar = m.encode(x)
-            total = torch.zeros(len(x), device=x.device)
-            for e in eps:
-                z = mu + torch.exp(0.5 * logvar) * e
-                nll, kl = negative_elbo(m, x, m.decode(z), mu, logvar, beta=1.0)
-                total += -(nll + kl)
-            return total / len(eps)
-
-        return self._batched(elbo, X).astype(np.float64)
+        return self._batched(lambda m, x: monte_carlo_elbo(m, x, eps), X)
 
     def score(self, X, y=None):
         """Mean ELBO of ``X`` (higher is better), for unsupervised model selection.
@@ -620,7 +691,10 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        return self.n_components_  # AttributeError before fit: get_feature_names_out refuses
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -638,12 +712,3 @@ def _check_decode(decode):
     if decode not in _DECODERS:
         raise ValueError(f"decode must be 'mean' or 'mode', got {decode!r}.")
     return decode
-
-
-@contextlib.contextmanager
-def _flush_denormal():
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
