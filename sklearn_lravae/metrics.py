@@ -18,7 +18,7 @@ import torch
 from scipy import linalg
 from sklearn.utils import check_array
 
-from ._classifier import CNNFeatureExtractor
+from ._feature_extractor import CNNFeatureExtractor
 from .reference import check_reference
 
 __all__ = [

@@ -19,7 +19,7 @@ LAYERS = [
     ["_version", "_utils"],
     ["reference", "_likelihood", "_network", "_loss"],
     ["_net"],
-    ["_transformer", "_classifier"],
+    ["_transformer", "_feature_extractor"],
     ["metrics", "_persistence", "datasets"],
     ["chem"],
     ["search"],

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_lravae._classifier import CNNFeatureExtractor
+from sklearn_lravae._feature_extractor import CNNFeatureExtractor
 from sklearn_lravae.metrics import CNNFeatureExtractor as PublicCNNFeatureExtractor
 from sklearn_lravae.metrics import frechet_distance
 
