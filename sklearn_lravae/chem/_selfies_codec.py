@@ -2,19 +2,22 @@
 
 The loops run in joblib workers for :class:`~sklearn_lravae.chem.SelfiesVectorizer`
 (``n_jobs``), so they are plain module-level functions over lists of strings
-that return compact arrays.
+that return compact arrays. The module imports nothing from the package: it is
+sent to the workers by value (:func:`map_chunks`), so that they import NumPy,
+RDKit and SELFIES only, not ``sklearn_lravae`` (whose import loads torch, about
+5 CPU seconds and 330 MB per worker).
 """
 
+import contextlib
 import math
 import numbers
 import re
+import sys
 
 import numpy as np
 import selfies as sf
 from joblib import Parallel, delayed, effective_n_jobs
-from rdkit import Chem
-
-from ._smiles import mol_from_smiles, rdkit_quiet
+from rdkit import Chem, RDLogger
 
 __all__ = ["one_hot"]
 
@@ -43,6 +46,16 @@ def check_dtype(dtype, name):
             f"or bool, got {dtype!r}."
         )
     return out
+
+
+@contextlib.contextmanager
+def _rdkit_quiet():
+    """Silence RDKit's parser messages (restored on exit)."""
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        yield
+    finally:
+        RDLogger.EnableLog("rdApp.*")
 
 
 class _LocalIds(dict):
@@ -86,7 +99,7 @@ def encode_chunk(smiles, canonicalize=True):
     ids = _LocalIds()
     lookup, findall = ids.__getitem__, _TOKEN.findall
     flat, lengths = [], []
-    with rdkit_quiet():
+    with _rdkit_quiet():
         for smi in smiles:
             if not smi:
                 lengths.append(-1)
@@ -124,11 +137,14 @@ def decode_chunk(selfies):
     ['CCO', 'C=C']
     """
     out = []
-    with rdkit_quiet():
+    with _rdkit_quiet():
         for s in selfies:
             smi = sf.decoder(s) if s else ""
-            mol = mol_from_smiles(smi)
-            out.append(smi if mol is None else Chem.MolToSmiles(mol))
+            mol = Chem.MolFromSmiles(smi) if smi else None
+            if mol is None or mol.GetNumAtoms() == 0:
+                out.append(smi)
+            else:
+                out.append(Chem.MolToSmiles(mol))
     return out
 
 
@@ -179,8 +195,7 @@ def one_hot(indices, n_tokens, *, dtype=np.float32):
         )
     n, n_positions = idx.shape
     out = np.zeros((n, n_positions * n_tokens), dtype=dtype)
-    offsets = np.arange(n_positions, dtype=np.intp) * n_tokens
-    np.put_along_axis(out, offsets + idx, 1, axis=1)
+    out.reshape(-1)[np.arange(n * n_positions, dtype=np.intp) * n_tokens + idx.ravel()] = 1
     return out
 
 
@@ -191,6 +206,12 @@ def map_chunks(func, items, n_jobs):
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     if n_jobs == 1 or len(chunks) < 2:
         return [func(c) for c in chunks]
+    try:  # joblib's loky workers unpickle with cloudpickle when it is installed
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])  # see the docstring
+    except ImportError:  # pragma: no cover - plain pickle: by reference, still correct
+        pass
     return Parallel(n_jobs=n_jobs)(delayed(func)(c) for c in chunks)
 
 
