@@ -47,9 +47,10 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
     For large data sets, ``output="indices"`` returns the token index of each
     position instead, ``(n_samples, n_positions_)`` of ``uint8`` (up to 256
     tokens; ``uint16`` beyond): ``n_tokens_ * 4`` times smaller than the
-    float32 one-hot array (:func:`one_hot` expands a mini-batch of it), and
-    ``output="sparse"`` a SciPy CSR matrix like ``OneHotEncoder``. See the
-    user guide page "Large data sets".
+    float32 one-hot array (:func:`~sklearn_lravae.chem.one_hot` expands a
+    mini-batch of it), and ``output="sparse"`` a SciPy CSR matrix like
+    ``OneHotEncoder``; ``n_jobs`` spreads the work over processes. See
+    :doc:`/scale`.
 
     Parameters
     ----------
@@ -126,7 +127,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
     See Also
     --------
     sklearn_lravae.LRAVAETransformer : Use with ``likelihood="categorical"``.
-    one_hot : Expand token indices to one-hot rows (e.g. per mini-batch).
+    sklearn_lravae.chem.one_hot : Expand token indices to one-hot rows (per mini-batch).
 
     Notes
     -----
@@ -346,7 +347,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray or scipy.sparse.csr_matrix
+        X_new : ndarray or sparse matrix
             ``output="onehot"``: flattened one-hot arrays of shape
             ``(n_kept, n_positions_ * n_tokens_)`` and dtype ``dtype``;
             ``"sparse"``: the same as a CSR matrix; ``"indices"``: token

@@ -1,7 +1,7 @@
 """SelfiesVectorizer at scale: compact outputs, n_jobs, one_hot, the dask recipe, sklearn API."""
 
-import copy
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -259,47 +259,49 @@ def test_one_hot_values_and_errors():
         one_hot([[0]], 2, dtype=object)
 
 
-# ------------------------------------------------------------------ dask recipe
-def test_dask_map_partitions_recipe_matches_transform(qm9):
-    """The recipe of docs/scale.rst, on the synchronous scheduler."""
+# ------------------------------------------------------------------ docs/scale.rst
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "scale.rst"
+
+
+def _python_blocks(path):
+    """The ``.. code-block:: python`` blocks of an rst file, dedented."""
+    blocks, lines = [], path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == ".. code-block:: python":
+            body = []
+            for nxt in lines[i + 2 :]:
+                if nxt and not nxt.startswith("    "):
+                    break
+                body.append(nxt[4:])
+            blocks.append("\n".join(body))
+    return blocks
+
+
+def test_docs_page_code_runs_and_dask_recipe_matches_transform(qm9, tmp_path, monkeypatch):
+    """Every code block of docs/scale.rst, the dask recipe on the synchronous scheduler."""
     dask = pytest.importorskip("dask")
-    dd = pytest.importorskip("dask.dataframe")
-    pd = pytest.importorskip("pandas")
-    smiles = qm9[:90] + ["not a smiles"] + qm9[90:120]
-    df = pd.DataFrame({"smiles": smiles}, index=np.arange(1000, 1000 + len(smiles)))
-    ddf = dd.from_pandas(df, npartitions=3)
-
-    def partition_vocabulary(part):
-        v = SelfiesVectorizer(on_error="drop").fit(part["smiles"])
-        return pd.DataFrame({"alphabet": [list(v.alphabet_)], "length": [v.n_positions_]})
-
-    def vectorize_partition(part, vec):
-        vec = copy.copy(vec)  # dropped_indices_ of this partition only (thread-safe)
-        idx = vec.transform(part["smiles"])
-        index = np.delete(part.index.to_numpy(), vec.dropped_indices_)
-        return pd.DataFrame(idx, index=index, columns=vec.get_feature_names_out())
-
+    pytest.importorskip("dask.bag")
+    blocks = _python_blocks(DOCS)
+    assert len(blocks) == 3 and "map_partitions" in blocks[2]
+    shards = [qm9[:150], qm9[150:160] + ["not a smiles"] + qm9[160:280], qm9[280:]]
+    (tmp_path / "smiles").mkdir()
+    for i, shard in enumerate(shards):
+        (tmp_path / "smiles" / f"part-{i}.smi").write_text("\n".join(shard) + "\n")
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
     with dask.config.set(scheduler="synchronous"):
-        stats = ddf.map_partitions(
-            partition_vocabulary, meta={"alphabet": object, "length": int}
-        ).compute()
-        alphabet = sorted(set().union(*stats["alphabet"]))
-        vec = SelfiesVectorizer(
-            alphabet=alphabet,
-            max_length=int(stats["length"].max()),
-            output="indices",
-            on_error="drop",
-        ).fit(["C"])
-        meta = pd.DataFrame({c: pd.Series(dtype=np.uint8) for c in vec.get_feature_names_out()})
-        out = ddf.map_partitions(vectorize_partition, vec, meta=meta).compute()
-
-    ref = SelfiesVectorizer(on_error="drop", output="indices").fit(smiles)
-    expected = ref.transform(smiles)
-    assert ref.alphabet_.tolist() == vec.alphabet_.tolist()
-    assert ref.n_positions_ == vec.n_positions_
-    np.testing.assert_array_equal(out.to_numpy(), expected)
-    assert out.index.tolist() == [1000 + i for i in range(len(smiles)) if i != 90]
-    assert out.dtypes.unique().tolist() == [np.dtype(np.uint8)]
+        for block in blocks:
+            exec(compile(block, str(DOCS), "exec"), namespace)
+    smiles = [s for shard in shards for s in shard]
+    ref = SelfiesVectorizer(on_error="drop", output="indices")
+    expected = ref.fit_transform(smiles)
+    vec, indices = namespace["vec"], namespace["indices"]
+    assert vec.alphabet_.tolist() == ref.alphabet_.tolist()
+    assert vec.n_positions_ == ref.n_positions_
+    assert indices.dtype == np.uint8 and indices.shape == (len(smiles) - 1, ref.n_positions_)
+    np.testing.assert_array_equal(indices, expected)
+    assert ref.dropped_indices_.tolist() == [160]
+    assert namespace["idx2"].shape == namespace["idx"].shape == (2000, namespace["idx"].shape[1])
 
 
 # ------------------------------------------------------------------ sklearn API

@@ -1,0 +1,441 @@
+"""Scaling to a million molecules: time and peak memory of vectorising MOSES (issue 19).
+
+Cells, each run in a fresh subprocess with every thread pool pinned to one thread:
+
+- ``vectorize``: read the first ``n`` SMILES of ``moses_train.csv.gz`` and
+  ``SelfiesVectorizer(output="indices").fit_transform`` them (``n_jobs`` 1 or 2):
+  wall time of each step, peak RSS (``VmHWM`` of ``/proc/self/status``) of the
+  cell and of its largest joblib worker, bytes of the output.
+- ``speed``: ``transform`` per core against a raw loop on the same molecules
+  (``selfies.encoder`` + ``split_selfies`` + dict look-ups into a preallocated
+  index array), with and without RDKit canonicalisation, in CPU seconds
+  (``time.process_time``, less sensitive to other users of the machine than
+  wall time), interleaved and repeated; and the wall-time speed-up of
+  ``n_jobs=2``.
+- ``fit_epoch`` and ``encode``: HOOKS for the transformer side (one training
+  epoch from the compact indices, and ``transform`` to latent means); not
+  implemented yet, see :func:`cell_fit_epoch` and :func:`cell_encode`.
+
+Usage::
+
+    nice -n 10 python benchmarks/scale.py                 # 10k and 100k, 3 repeats
+    nice -n 10 python benchmarks/scale.py --full          # + the 1.58M cell, once
+    python benchmarks/scale.py --report-only              # rewrite the report from JSON
+
+Writes ``benchmarks/results/scale.json``, ``scale.md`` and ``scale.png``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data" / "moses_train.csv.gz"
+RESULTS = HERE / "results"
+N_MOSES = 1_584_663
+THREADS = {v: "1" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+
+
+# ---------------------------------------------------------------- measurement
+def _loadavg():
+    return Path("/proc/loadavg").read_text().split()[:3]
+
+
+def _vm_hwm_mib():
+    """Peak resident set size of this process (VmHWM), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _children_peak_mib():
+    """Largest peak RSS of the finished child processes (joblib workers), MiB."""
+    import resource
+
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)  # workers end, so they are counted
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def _read_smiles(n, path=DATA):
+    import pandas as pd
+
+    return pd.read_csv(path, nrows=n)["SMILES"].tolist()
+
+
+# ---------------------------------------------------------------- cells
+def cell_imports(args):
+    """RSS of the imports alone (the baseline of the other cells)."""
+    import torch
+
+    from sklearn_lravae.chem import SelfiesVectorizer  # noqa: F401
+
+    torch.set_num_threads(1)
+    return {"peak_mib": _vm_hwm_mib()}
+
+
+def cell_vectorize(args):
+    """Read ``n`` MOSES SMILES and vectorise them to uint8 token indices."""
+    import numpy as np
+    import torch
+
+    from sklearn_lravae.chem import SelfiesVectorizer
+
+    torch.set_num_threads(1)
+    base = _vm_hwm_mib()
+    t0 = time.perf_counter()
+    smiles = _read_smiles(args.n)
+    t1 = time.perf_counter()
+    vec = SelfiesVectorizer(output=args.output, on_error="drop", n_jobs=args.n_jobs)
+    X = vec.fit_transform(smiles)
+    t2 = time.perf_counter()
+    float32_bytes = X.shape[0] * vec.n_positions_ * vec.n_tokens_ * 4
+    return {
+        "n": len(smiles),
+        "n_kept": int(X.shape[0]),
+        "read_s": t1 - t0,
+        "vectorize_s": t2 - t1,
+        "per_s": len(smiles) / (t2 - t1),
+        "shape": list(X.shape),
+        "dtype": str(X.dtype),
+        "out_bytes": int(X.nbytes if isinstance(X, np.ndarray) else X.data.nbytes),
+        "float32_onehot_bytes": int(float32_bytes),
+        "n_positions": vec.n_positions_,
+        "n_tokens": vec.n_tokens_,
+        "imports_mib": base,
+        "peak_mib": _vm_hwm_mib(),
+        "worker_peak_mib": _children_peak_mib() if args.n_jobs > 1 else None,
+    }
+
+
+def cell_fit_epoch(args):
+    """HOOK (transformer side, not implemented): one training epoch from the indices.
+
+    To add: vectorise as in :func:`cell_vectorize`, then time
+    ``LRAVAETransformer(likelihood="categorical", max_epochs=1)`` fitted on the
+    ``uint8`` indices (expanded per mini-batch with ``chem.one_hot``, never as
+    a float copy of the whole set) and report its peak RSS the same way.
+    """
+    raise NotImplementedError("fit_epoch: to be added with training from token indices")
+
+
+def cell_encode(args):
+    """HOOK (transformer side, not implemented): ``transform`` of the indices to latents."""
+    raise NotImplementedError("encode: to be added with training from token indices")
+
+
+def _raw_loop(smiles, vocabulary, canonicalize, width=128):
+    """The reference: encoder + split + dict look-ups into a preallocated array."""
+    import numpy as np
+    import selfies as sf
+    from rdkit import Chem
+
+    out = np.zeros((len(smiles), width), dtype=np.uint8)
+    for i, s in enumerate(smiles):
+        if canonicalize:
+            s = Chem.MolToSmiles(Chem.MolFromSmiles(s))
+        row = [vocabulary[t] for t in sf.split_selfies(sf.encoder(s))]
+        out[i, : len(row)] = row
+    return out
+
+
+def cell_speed(args):
+    """Per-core speed of transform vs the raw loop (CPU s), and the n_jobs=2 speed-up."""
+    import torch
+    from rdkit import RDLogger
+
+    from sklearn_lravae.chem import SelfiesVectorizer
+
+    torch.set_num_threads(1)
+    RDLogger.DisableLog("rdApp.*")
+    smiles = _read_smiles(args.n)
+    vec = SelfiesVectorizer(output="indices").fit(smiles)
+    raw_vocabulary = SelfiesVectorizer(output="indices", canonicalize=False).fit(smiles)
+    runs = {
+        "raw loop + RDKit canonical": lambda: _raw_loop(smiles, vec.vocabulary_, True),
+        "raw loop": lambda: _raw_loop(smiles, raw_vocabulary.vocabulary_, False),
+        'transform, output="indices"': lambda: vec.set_params(output="indices").transform(smiles),
+        'transform, output="onehot" (float32)': lambda: vec.set_params(output="onehot").transform(
+            smiles
+        ),
+        'transform, output="indices", canonicalize=False': lambda: raw_vocabulary.transform(smiles),
+    }
+    cpu = {k: [] for k in runs}
+    for _ in range(args.repeats):
+        for name, run in runs.items():
+            t = time.process_time()
+            run()
+            cpu[name].append(time.process_time() - t)
+    vec.set_params(output="indices")
+    wall = {1: [], 2: []}
+    for _ in range(args.repeats):
+        for n_jobs in (1, 2):
+            t = time.perf_counter()
+            vec.set_params(n_jobs=n_jobs).transform(smiles)
+            wall[n_jobs].append(time.perf_counter() - t)
+    return {"n": len(smiles), "cpu_s": cpu, "wall_s": {str(k): v for k, v in wall.items()}}
+
+
+CELLS = {
+    "imports": cell_imports,
+    "vectorize": cell_vectorize,
+    "speed": cell_speed,
+    "fit_epoch": cell_fit_epoch,  # HOOK
+    "encode": cell_encode,  # HOOK
+}
+
+
+def run_cell(name, **kw):
+    """Run one cell in a fresh, single-threaded subprocess; its JSON result."""
+    cmd = [sys.executable, __file__, "--cell", name]
+    for k, v in kw.items():
+        cmd += [f"--{k.replace('_', '-')}", str(v)]
+    load = _loadavg()
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, **THREADS}, check=False
+    )
+    if out.returncode:
+        raise RuntimeError(f"cell {name} {kw} failed:\n{out.stderr[-3000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"cell": name, **kw, "loadavg_before": load, **result}
+
+
+# ---------------------------------------------------------------- driver
+def measure(args):
+    info = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "loadavg_start": _loadavg(),
+        "cpu": _cpu_name(),
+        "n_cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    rows = [run_cell("imports")]
+    print("imports", rows[-1]["peak_mib"], flush=True)
+    for n in args.sizes:
+        for repeat in range(1 if n >= 1_000_000 else args.repeats):
+            for n_jobs in args.n_jobs:
+                rows.append(run_cell("vectorize", n=n, n_jobs=n_jobs, output=args.output))
+                r = rows[-1]
+                print(
+                    f"n={n} n_jobs={n_jobs} #{repeat}: {r['vectorize_s']:.1f} s "
+                    f"{r['per_s']:.0f}/s peak {r['peak_mib']:.0f} MiB",
+                    flush=True,
+                )
+    if args.full:
+        for n_jobs in args.full_n_jobs:
+            rows.append(run_cell("vectorize", n=N_MOSES, n_jobs=n_jobs, output=args.output))
+            print("full", n_jobs, rows[-1]["vectorize_s"], flush=True)
+    if args.speed_n:
+        rows.append(run_cell("speed", n=args.speed_n, repeats=args.speed_repeats))
+        print("speed", json.dumps(rows[-1]["cpu_s"]), flush=True)
+    info["loadavg_end"] = _loadavg()
+    info["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    return {"info": info, "rows": rows}
+
+
+def _cpu_name():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cell", choices=sorted(CELLS), help="run one cell (internal)")
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--n-jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--output", default="indices", choices=["indices", "sparse", "onehot"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--full", action="store_true", help="add the 1.58M-molecule cell")
+    parser.add_argument("--full-n-jobs", type=int, nargs="+", default=[2])
+    parser.add_argument("--speed-n", type=int, default=20_000, help="0: no speed cell")
+    parser.add_argument("--speed-repeats", type=int, default=3)
+    parser.add_argument("--name", default="scale", help="file name stem of the results")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    if args.cell:
+        args.n_jobs = args.n_jobs[0]
+        print(json.dumps(CELLS[args.cell](args)))
+        return
+    path = RESULTS / f"{args.name}.json"
+    if not args.report_only:
+        results = measure(args)
+        if path.exists():  # keep the cells of earlier runs that this one did not redo
+            results = _merge(json.loads(path.read_text()), results)
+        path.write_text(json.dumps(results, indent=1))
+    write_report(json.loads(path.read_text()), RESULTS / args.name)
+
+
+def _merge(old, new):
+    done = {(r["cell"], r.get("n")) for r in new["rows"]}
+    kept = [r for r in old["rows"] if (r["cell"], r.get("n")) not in done]
+    return {"info": new["info"], "earlier_info": old["info"], "rows": kept + new["rows"]}
+
+
+# ---------------------------------------------------------------- report
+def _median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def _series(rows):
+    """{n_jobs: [(n, [vectorise s], [peak above imports MiB], row)]} of the vectorise cells."""
+    base = next(r["peak_mib"] for r in rows if r["cell"] == "imports")
+    out = {}
+    for r in rows:
+        if r["cell"] != "vectorize":
+            continue
+        cells = out.setdefault(r["n_jobs"], {}).setdefault(r["n"], [[], [], r])
+        cells[0].append(r["vectorize_s"])
+        cells[1].append(r["peak_mib"] - base)
+    return {j: [(n, *v) for n, v in sorted(d.items())] for j, d in sorted(out.items())}
+
+
+def _slope(points):
+    import numpy as np
+
+    if len(points) < 2:
+        return float("nan")
+    x, y = np.log10([p[0] for p in points]), np.log10([p[1] for p in points])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def write_report(results, stem):
+    """Write ``stem.md`` and ``stem.png`` from the JSON results."""
+    info, rows = results["info"], results["rows"]
+    series = _series(rows)
+    base = next(r["peak_mib"] for r in rows if r["cell"] == "imports")
+    lines = [
+        "# Vectorising MOSES at scale (issue 19, vectoriser side)",
+        "",
+        f"Run {info['started']} to {info['finished']} on {info['cpu']} ({info['n_cpus']} cores), "
+        f"Python {info['python']}. Load average (1/5/15 min) at start "
+        f"{' / '.join(info['loadavg_start'])}, at end {' / '.join(info['loadavg_end'])}: "
+        "other developers share the 2 cores, so wall times are upper bounds.",
+        "",
+        "Each cell is a fresh process, threads pinned to 1: read the first n SMILES of "
+        '`moses_train.csv.gz` (pandas) and `SelfiesVectorizer(output="indices", '
+        'on_error="drop", n_jobs=...).fit_transform` them. Peak RSS is the cell\'s `VmHWM`; '
+        f"the imports alone (torch, RDKit, sklearn) take {base:.0f} MiB, shown as 'above imports'. "
+        "With n_jobs=2 each joblib worker is a separate process: its own peak is in the last "
+        "column. Times are medians over the repeats (range in brackets).",
+        "",
+        "| n | n_jobs | read s | vectorise s | molecules/s | peak MiB (above imports) "
+        "| worker peak MiB | output | float32 one-hot would be |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for n_jobs, points in series.items():
+        for n, times, above, r in points:
+            span = f" ({min(times):.1f}-{max(times):.1f})" if len(times) > 1 else ""
+            worker = f"{r['worker_peak_mib']:.0f}" if r.get("worker_peak_mib") else "-"
+            lines.append(
+                f"| {n:,} | {n_jobs} | {r['read_s']:.1f} | {_median(times):.1f}{span} "
+                f"| {n / _median(times):,.0f} | {base + _median(above):.0f} "
+                f"({_median(above):.0f}) | {worker} | {r['dtype']} {tuple(r['shape'])}, "
+                f"{r['out_bytes'] / 2**20:.1f} MiB | {r['float32_onehot_bytes'] / 2**30:.2f} GiB |"
+            )
+    lines += ["", "Fitted log-log slopes (time or memory ~ n^slope):", ""]
+    for n_jobs, points in series.items():
+        t = _slope([(n, _median(v)) for n, v, _, _ in points])
+        m = _slope([(n, max(_median(a), 1.0)) for n, _, a, _ in points])
+        lines.append(
+            f"- n_jobs={n_jobs}: vectorise time slope {t:.2f}, peak RSS above imports slope {m:.2f}"
+        )
+    if 1 in series and 2 in series:
+        speedups = {
+            n: _median(v1) / _median(v2)
+            for (n, v1, _, _), (m, v2, _, _) in zip(series[1], series[2])
+            if n == m
+        }
+        lines.append(
+            "- n_jobs=2 speed-up (wall, medians): "
+            + ", ".join(f"{s:.2f}x at {n:,}" for n, s in speedups.items())
+        )
+    lines += _speed_lines(rows)
+    lines += [
+        "",
+        "Not measured yet: the cells `fit_epoch` (one training epoch from the indices) and "
+        "`encode` (latent means) are hooks in `benchmarks/scale.py` for the transformer side.",
+        "",
+        f"![scaling]({Path(stem).name}.png)",
+        "",
+    ]
+    Path(f"{stem}.md").write_text("\n".join(lines))
+    _plot(series, f"{stem}.png")
+
+
+def _speed_lines(rows):
+    speed = [r for r in rows if r["cell"] == "speed"]
+    if not speed:
+        return []
+    r = speed[-1]
+    cpu = {k: min(v) for k, v in r["cpu_s"].items()}
+    canon, raw = cpu["raw loop + RDKit canonical"], cpu["raw loop"]
+    lines = [
+        "",
+        f"Per core, {r['n']:,} MOSES molecules, CPU seconds (`time.process_time`, best of "
+        f"{len(next(iter(r['cpu_s'].values())))} interleaved repeats; load average before: "
+        f"{' / '.join(r['loadavg_before'])}):",
+        "",
+        "| run | CPU s | molecules/s | vs raw loop + canonical | vs raw loop |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, t in cpu.items():
+        lines.append(
+            f"| {name} | {t:.2f} | {r['n'] / t:,.0f} | {canon / t:.2f}x | {raw / t:.2f}x |"
+        )
+    w1, w2 = min(r["wall_s"]["1"]), min(r["wall_s"]["2"])
+    lines += [
+        "",
+        f"`transform` with n_jobs=2: {w2:.1f} s wall against {w1:.1f} s with n_jobs=1 "
+        f"({w1 / w2:.2f}x, best of {len(r['wall_s']['1'])}).",
+    ]
+    return lines
+
+
+def _plot(series, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for n_jobs, points in series.items():
+        n = np.array([p[0] for p in points], dtype=float)
+        for ax, k in [(axes[0], 1), (axes[1], 2)]:
+            y = np.array([max(_median(p[k]), 1.0) for p in points])
+            slope = _slope(list(zip(n, y)))
+            (line,) = ax.loglog(n, y, "o", label=f"n_jobs={n_jobs}: slope {slope:.2f}")
+            if len(n) > 1:
+                fit = np.polyfit(np.log10(n), np.log10(y), 1)
+                grid = np.geomspace(n.min(), n.max(), 20)
+                ax.loglog(grid, 10 ** np.polyval(fit, np.log10(grid)), "-", color=line.get_color())
+    axes[0].set(
+        xlabel="molecules",
+        ylabel="fit_transform wall s",
+        title="SelfiesVectorizer(output='indices')",
+    )
+    axes[1].set(
+        xlabel="molecules", ylabel="peak RSS above imports, MiB", title="memory of the cell process"
+    )
+    for ax in axes:
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
