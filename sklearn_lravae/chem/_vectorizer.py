@@ -368,15 +368,19 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
             X = np.asarray(X)
             if X.ndim == 3:
                 X = X.reshape(X.shape[0], -1)
-        n_features = X.shape[1] if X.ndim == 2 else None
-        is_int = not sp.issparse(X) and X.dtype.kind in "iu"
-        if n_features == n_positions and is_int:
+        if X.ndim != 2:
+            raise ValueError(
+                f"X must be a 2-D array (or 3-D one-hot blocks), got shape {X.shape}; pass "
+                "the output of transform or per-position scores."
+            )
+        n_features, dtype = X.shape[1], index_dtype(n_tokens)
+        if n_features == n_positions and not sp.issparse(X) and X.dtype.kind in "iu":
             if X.size and (X.min() < 0 or X.max() >= n_tokens):
                 raise ValueError(
                     f"X holds token indices outside [0, n_tokens_ - 1] = [0, {n_tokens - 1}]; "
                     "pass indices from transform(output='indices') of this vectoriser."
                 )
-            return self._fill_empty(X.astype(np.intp), None)
+            return self._fill_empty(X.astype(dtype), None)
         if n_features != n_positions * n_tokens:
             raise ValueError(
                 f"X has {n_features} features, but this SelfiesVectorizer produces "
@@ -384,7 +388,7 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
                 f"{n_positions * n_tokens} (one-hot, sparse or probability arrays) or "
                 f"n_positions_ = {n_positions} integer token indices; pass one of those."
             )
-        idx = np.empty((X.shape[0], n_positions), dtype=np.intp)
+        idx = np.empty((X.shape[0], n_positions), dtype=dtype)
         for s in range(0, X.shape[0], _ROWS):
             block = X[s : s + _ROWS]
             block = block.toarray() if sp.issparse(block) else block

@@ -191,6 +191,8 @@ def test_inverse_transform_indices_edge_cases(fitted):
         fitted.inverse_transform(np.zeros((1, P)))  # float array of the indices' width
     with pytest.raises(ValueError, match="X has 3 features"):
         fitted.inverse_transform(np.zeros((1, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"X must be a 2-D array .* got shape \(5,\)"):
+        fitted.inverse_transform(np.zeros(5, dtype=np.uint8))
 
 
 def test_inverse_transform_is_blockwise_for_long_inputs(fitted, qm9, monkeypatch):
