@@ -1,371 +1,370 @@
-"""LSBO molecular design: LRA-LSBO against LSBO variants, random sampling and a GA.
+"""LSBO molecular design benchmark: can the methods be told apart? (issue 18, items 2 and 4)
 
-For each seed and objective, every method gets the same initial molecules (with
-known values) and the same number of new evaluations:
+Protocol (the default, ``--config full``; InvBO's small-budget protocol):
 
-- ``random``: decode prior samples ``z ~ N(0, I)`` of the gamma = 0 VAE;
-- ``lsbo-fixed``: LatentBayesSearch on the gamma = 0 VAE, no retraining;
-- ``lsbo-retrain``: gamma = 0 VAE retrained every ``retrain_every`` evaluations
-  with Tripp rank weighting (k = 1e-3);
-- ``lra-lsbo``: gamma > 0 VAE, retrained with the LRE reference centred on the
-  queries (mixed with N(0, 2^2 I)) and rank weighting;
-- ``lra-lsbo-filter``: as above plus the consistency filter (LRE threshold = median
-  hard-decode LRE of prior samples);
-- ``ga``: mol-ga's graph GA from the same initial molecules (``pip install .[benchmarks]``).
+- a SELFIES VAE trained on a 100k MOSES subset (``--data moses``; held-out exact
+  reconstruction measured on MOSES test molecules and reported), gamma = 0 and
+  gamma > 0 (LRA-VAE); QM9 (bundled) is the small variant (``--data qm9``);
+- GuacaMol / PMO tasks with headroom (``--tasks``); the ceiling of a task is the
+  best score in a screening pool of training molecules, and the 100 initial
+  molecules of each (task, seed) are drawn from the bottom 80% of that pool; every
+  method starts from the same initial molecules (paired design);
+- 100 initial molecules + ``budget`` (500) new proposals in rounds of ``batch`` (5),
+  5 seeds;
+- methods (``_lsbo_methods.METHODS``): screening, prior samples of both VAEs,
+  random points in the search box, fixed-VAE LSBO, Tripp et al.'s rank-weighted
+  retraining (gamma = 0, k = 1e-3), LRA-LSBO, LRA-LSBO + consistency filter, the
+  trust-region configuration (TuRBO box + Thompson sampling + recoordination,
+  with and without LRA retraining), mol-ga held to the decoder's feasible set
+  (SELFIES tokens of the alphabet, at most ``n_positions`` tokens, at most the
+  training set's largest heavy-atom count; infeasible proposals score 0 and use
+  budget), and unrestricted mol-ga (separate row);
+- metrics: best so far (initial included), top-1 / top-10 of the new molecules,
+  top-10 AUC (PMO: initial molecules included, curve over the proposals, divided
+  by the budget), gap closed ``(best - initial best) / (ceiling - initial best)``,
+  validity / uniqueness / novelty, LRE of the queries, wall clock; paired
+  bootstrap 95% intervals of LRA-LSBO and of the trust-region configuration
+  against each other method.
 
-Objectives: penalised logP (standardised ZINC250k variant:
-``(logP - 2.4571) / 1.4343 - (SA - 3.0530) / 0.8346 - (cycle - 0.0485) / 0.2861``) and QED.
-Data: the bundled QM9 SMILES (``--data qm9``) or a MOSES subset
-(``--data moses``, from ``../shared/data/moses_train.csv.gz``).
+Every (task, seed, method) cell runs in a fresh single-thread worker process and
+appends one JSON line to ``benchmarks/results/lsbo_molecules{tag}.jsonl``; a
+killed run resumes where it stopped (cells already there are skipped). VAEs and
+screening scores are cached in ``benchmarks/cache/`` (git-ignored).
 
 Usage::
 
-    python benchmarks/lsbo_molecules.py --quick          # minutes
-    python benchmarks/lsbo_molecules.py                   # full (see the results file)
+    python benchmarks/lsbo_molecules.py --quick            # CI: < 2 min, bundled QM9
+    python benchmarks/lsbo_molecules.py                    # full protocol (MOSES)
+    python benchmarks/lsbo_molecules.py --budget 200 --seeds 3 --tag _reduced
+    python benchmarks/lsbo_molecules.py --report-only      # rebuild the report
 
-Writes ``benchmarks/results/lsbo_molecules[_quick].md`` with best-so-far curves,
-LRE of the queries over time and a grid of the best molecules.
+Writes ``benchmarks/results/lsbo_molecules{tag}.md`` (+ ``.jsonl``, curves and a
+grid of the best molecules).
 """
 
 import argparse
 import json
+import os
 import platform
-import random
+import sys
 import time
-import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-import numpy as np
-from sklearn.pipeline import make_pipeline
-
-from sklearn_lravae import LatentBayesSearch, LRAVAETransformer
-from sklearn_lravae.chem import SelfiesVectorizer, penalized_logp, qed, uniqueness, validity
-from sklearn_lravae.datasets import load_qm9, load_smiles_csv
-
 HERE = Path(__file__).resolve().parent
-OBJECTIVES = {
-    "plogp": lambda s: penalized_logp(s, standardize=True),
-    "qed": qed,
+sys.path.insert(0, str(HERE))
+
+import numpy as np
+from _lsbo_methods import METHODS
+from _lsbo_vae import CACHE, VAE_CONFIGS, get_vae, load_data
+
+RESULTS = HERE / "results"
+GAMMA = 0.1  # the LRA-VAE's gamma
+
+CONFIGS = {
+    "quick": dict(
+        vae="quick",
+        tasks=["median1", "perindopril_mpo"],
+        seeds=2,
+        budget=20,
+        batch=5,
+        n_init=20,
+        retrain_every=10,
+        n_screen=500,
+        n_retrain_data=500,
+        ga_offspring=10,
+        methods=["screening", "prior-g0", "random-box", "lsbo-fixed", "tr-lra", "ga-feasible"],
+    ),
+    "full": dict(
+        vae="moses",
+        tasks=[
+            "median1",
+            "median2",
+            "perindopril_mpo",
+            "amlodipine_mpo",
+            "celecoxib_rediscovery",
+            "zaleplon_mpo",
+        ],
+        seeds=5,
+        budget=500,
+        batch=5,
+        n_init=100,
+        retrain_every=50,
+        n_screen=10000,
+        n_retrain_data=5000,
+        ga_offspring=10,
+        methods=list(METHODS),
+    ),
 }
-METHODS = ["random", "lsbo-fixed", "lsbo-retrain", "lra-lsbo", "lra-lsbo-filter", "ga"]
 
 
-def load_data(name, n, seed):
-    if name == "qm9":
-        return list(load_qm9(n_samples=n, random_state=seed))
-    path = HERE.parent.parent / "shared" / "data" / "moses_train.csv.gz"
-    return list(load_smiles_csv(path, n_samples=n, random_state=seed))
+# ----------------------------------------------------------------------------- setup
+def _threads(n=1):
+    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[k] = str(n)
+    import torch
+
+    torch.set_num_threads(n)
 
 
-def fit_vae(smiles, gamma, cfg, seed):
-    vae = LRAVAETransformer(
-        cfg["latent"],
-        likelihood="categorical",
-        gamma=gamma,
-        beta=0.01,
-        hidden_layer_sizes=(512, 256),
-        max_epochs=cfg["epochs"],
-        lr=3e-3,
-        flush_denormal=True,
-        random_state=seed,
-    )
-    return make_pipeline(SelfiesVectorizer(on_long="drop", on_error="drop"), vae).fit(smiles)
+def screen_scores(cfg, task, pool):
+    """Scores of the screening pool on ``task`` (cached)."""
+    from sklearn_lravae.chem import get_objective
+    from sklearn_lravae.chem._smiles import rdkit_quiet
+
+    vcfg = VAE_CONFIGS[cfg["vae"]]
+    path = CACHE / f"screen_{vcfg['data']}_{vcfg['n_train']}_{len(pool)}_{task}.npy"
+    if path.exists():
+        return np.load(path)
+    with rdkit_quiet():
+        v = np.asarray(get_objective(task)(pool), dtype=float)
+    CACHE.mkdir(exist_ok=True)
+    np.save(path, v)
+    return v
 
 
-def run_search(pipe, objective, init, y0, train, cfg, seed, **kw):
-    s = LatentBayesSearch(
-        pipe,
-        objective,
-        vectorized=True,
-        n_calls=cfg["budget"],
-        batch_size=cfg["batch"],
-        bounds=3.0,
-        acq_optimizer="sampling",
-        random_state=seed,
-        **kw,
-    ).fit(init, y0, train_objects=train[: cfg["n_retrain_data"]])
-    return (
-        [h["value"] for h in s.history_],
-        [h["object"] for h in s.history_],
-        [h["lre"] for h in s.history_],
-    )
+def screen_pool(cfg):
+    train, _ = load_data(VAE_CONFIGS[cfg["vae"]])
+    idx = np.random.RandomState(12345).permutation(len(train))[: cfg["n_screen"]]
+    return [train[i] for i in idx]
 
 
-def run_ga(objective, init, y0, cfg, seed):
-    try:
-        from mol_ga import default_ga
-    except ImportError:
-        return None
-    values, objects = [], []
-
-    def scoring(smiles):
-        v = np.nan_to_num(objective(list(smiles)), nan=-100.0)
-        for s, x in zip(smiles, v, strict=True):
-            values.append(float(x) if x > -100 else np.nan)
-            objects.append(s)
-        return list(v)
-
-    offspring = max(cfg["batch"], 10)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        default_ga(
-            starting_population_smiles=list(init),
-            scoring_function=scoring,
-            max_generations=int(np.ceil(cfg["budget"] / offspring)) + 2,
-            offspring_size=offspring,
-            population_size=len(init),
-            rng=random.Random(seed),
-        )
-    # the GA scores its starting population first: drop those (they are known values)
-    n0 = len(set(init))
-    values, objects = values[n0 : n0 + cfg["budget"]], objects[n0 : n0 + cfg["budget"]]
-    return values, objects, [np.nan] * len(values)
+def initial_indices(values, n_init, seed, task):
+    """``n_init`` molecules of the bottom 80% of the pool, the same for every method."""
+    ok = np.flatnonzero(np.isfinite(values))
+    cut = np.quantile(values[ok], 0.8)
+    bottom = ok[values[ok] <= cut]
+    rng = np.random.RandomState([seed, sum(map(ord, task))])
+    return rng.choice(bottom, size=n_init, replace=False)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--data", choices=["qm9", "moses"], default="qm9")
-    parser.add_argument("--seeds", type=int, default=None)
-    parser.add_argument("--budget", type=int, default=None)
-    parser.add_argument("--objectives", nargs="+", default=["plogp", "qed"])
-    parser.add_argument("--n-train", type=int, default=None, help="training molecules")
-    parser.add_argument("--epochs", type=int, default=None, help="VAE training epochs")
-    parser.add_argument("--note", default="", help="a sentence for the report's settings")
-    parser.add_argument(
-        "--report-only", action="store_true", help="re-render the report from the saved JSON"
-    )
-    args = parser.parse_args()
-    warnings.filterwarnings("ignore")
-    cfg = (
-        dict(
-            n_train=10000,
-            epochs=20,
-            latent=16,
-            budget=30,
-            n_init=100,
-            batch=5,
-            retrain=10,
-            n_retrain_data=2000,
-            seeds=2,
-        )
-        if args.quick
-        else dict(
-            n_train=20000,
-            epochs=20,
-            latent=16,
-            budget=150,
-            n_init=100,
-            batch=5,
-            retrain=25,
-            n_retrain_data=5000,
-            seeds=5,
-        )
-    )
-    if args.seeds:
-        cfg["seeds"] = args.seeds
-    if args.budget:
-        cfg["budget"] = args.budget
-    if args.n_train:
-        cfg["n_train"] = args.n_train
-    if args.epochs:
-        cfg["epochs"] = args.epochs
-    suffix = ("_moses" if args.data == "moses" else "") + ("_quick" if args.quick else "")
-    if args.report_only:
-        saved = json.loads((HERE / "results" / f"lsbo_molecules{suffix}.json").read_text())
-        write_report(
-            saved["results"], saved["walls"], saved["cfg"], args, suffix, saved["runtime"], {}
-        )
-        return
-    results = {o: {m: [] for m in METHODS} for o in args.objectives}
-    walls = {m: [] for m in METHODS}
-    best_mols = {}
-    t_all = time.perf_counter()
-    for seed in range(cfg["seeds"]):
-        smiles = load_data(args.data, cfg["n_train"], seed)
-        vae0 = fit_vae(smiles, 0.0, cfg, seed)
-        vae1 = fit_vae(smiles, 0.1, cfg, seed)
-        Zp = np.random.RandomState(seed).standard_normal((500, cfg["latent"]))
-        threshold = float(np.median(vae1[-1].latent_reconstruction_error(Zp, decode="mode")))
-        rng = np.random.RandomState(seed)
-        init = [smiles[i] for i in rng.choice(len(smiles), cfg["n_init"], replace=False)]
-        for oname in args.objectives:
-            objective = OBJECTIVES[oname]
-            y0 = objective(init)
-            retrain = dict(retrain_every=cfg["retrain"], retrain_epochs=2, weight_k=1e-3)
-            for method in METHODS:
-                t0 = time.perf_counter()
-                if method == "random":
-                    Z = np.random.RandomState(seed + 1000).standard_normal(
-                        (cfg["budget"], cfg["latent"])
-                    )
-                    objs = list(vae0.inverse_transform(Z))
-                    out = (
-                        list(objective(objs)),
-                        objs,
-                        list(vae0[-1].latent_reconstruction_error(Z, decode="mode")),
-                    )
-                elif method == "lsbo-fixed":
-                    out = run_search(vae0, objective, init, y0, smiles, cfg, seed)
-                elif method == "lsbo-retrain":
-                    out = run_search(vae0, objective, init, y0, smiles, cfg, seed, **retrain)
-                elif method == "lra-lsbo":
-                    out = run_search(vae1, objective, init, y0, smiles, cfg, seed, **retrain)
-                elif method == "lra-lsbo-filter":
-                    out = run_search(
-                        vae1,
-                        objective,
-                        init,
-                        y0,
-                        smiles,
-                        cfg,
-                        seed,
-                        lre_threshold=threshold,
-                        **retrain,
-                    )
-                else:
-                    out = run_ga(objective, init, y0, cfg, seed)
-                if out is None:
-                    continue
-                values, objs, lre = out
-                walls[method].append(time.perf_counter() - t0)
-                results[oname][method].append(
-                    {
-                        "values": values,
-                        "objects": objs,
-                        "lre": lre,
-                        "init_best": float(np.nanmax(y0)),
-                    }
-                )
-                best = np.nanmax(values) if np.isfinite(values).any() else np.nan
-                print(
-                    f"seed {seed} {oname:6s} {method:16s} best {best:8.3f} "
-                    f"({walls[method][-1]:.0f}s)",
-                    flush=True,
-                )
-    runtime = time.perf_counter() - t_all
-    write_report(results, walls, cfg, args, suffix, runtime, best_mols)
+def train_canonical(cfg):
+    """Canonical SMILES of the VAE training set (cached), for novelty."""
+    from sklearn_lravae.chem._smiles import canonical_smiles, rdkit_quiet
+
+    vcfg = VAE_CONFIGS[cfg["vae"]]
+    path = CACHE / f"canon_{vcfg['data']}_{vcfg['n_train']}.txt"
+    if not path.exists():
+        train, _ = load_data(vcfg)
+        if vcfg["data"] == "moses":  # MOSES is RDKit-canonical already; 100k parses are slow
+            canon = list(train)
+        else:
+            with rdkit_quiet():
+                canon = [canonical_smiles(s) or "" for s in train]
+        path.write_text("\n".join(canon))
+    return set(path.read_text().split("\n"))
 
 
-def best_so_far(run, budget):
-    v = np.array([x if np.isfinite(x) else -np.inf for x in run["values"]], dtype=float)
-    v = np.concatenate([v, np.full(budget - len(v), -np.inf)])  # a run that stopped short
-    return np.maximum.accumulate(np.maximum(v, run["init_best"]))
-
-
-def _sem(x):
-    return float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 0.0
-
-
-def write_report(results, walls, cfg, args, suffix, runtime, best_mols):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out_dir = HERE / "results"
-    out_dir.mkdir(exist_ok=True)
-    (out_dir / f"lsbo_molecules{suffix}.json").write_text(
-        json.dumps(
-            {"cfg": cfg, "results": results, "walls": walls, "runtime": runtime, "data": args.data},
-            default=float,
-        )
-    )
-    n_obj = len(results)
-    fig, axes = plt.subplots(2, n_obj, figsize=(6 * n_obj, 8), squeeze=False)
-    lines = [
-        f"# LSBO molecular design ({args.data.upper()}{', quick mode' if args.quick else ''})",
-        "",
-        f"Settings: {cfg['n_train']} training molecules, SELFIES + MLP VAE (latent "
-        f"{cfg['latent']}, beta 0.01, {cfg['epochs']} epochs, LRA: gamma 0.1; "
-        f"lr 3e-3), {cfg['n_init']} initial molecules with known values, {cfg['budget']} new "
-        f"evaluations in rounds of {cfg['batch']}, retraining every {cfg['retrain']} evaluations "
-        f"(2 epochs on the evaluated molecules plus {cfg['n_retrain_data']} training molecules, "
-        f"rank weights k=1e-3), GP + EI on [-3, 3]^d, {cfg['seeds']} seeds. Runtime "
-        f"{runtime / 60:.1f} min on {platform.machine()}. {args.note}",
-        "",
-        "Penalised logP is the standardised ZINC250k variant (each term standardised with "
-        "ZINC250k statistics). It rewards long aliphatic chains: mol-ga's graph GA is not "
-        "length-limited and reaches huge values that way, while the VAE decodes at most "
-        "`max_length` SELFIES tokens (the longest training molecule), so compare methods on "
-        "QED, which cannot be gamed like that. 'best so far' includes the initial molecules; "
-        "'best new molecule' counts only the molecules each method proposed.",
-        "",
-    ]
+def _heavy_atoms(smiles):
     from rdkit import Chem
-    from rdkit.Chem import Draw
 
-    grid = []
-    for col, (oname, per_method) in enumerate(results.items()):
-        lines += [
-            f"## {oname}",
-            "",
-            "| method | best so far, initial included (mean ± sem) | best new molecule "
-            "(mean ± sem) | improvement over initial best | validity | uniqueness | "
-            "mean LRE of queries | wall-clock s/run |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for method, runs in per_method.items():
-            if not runs:
-                lines.append(f"| {method} | not run | | | | | | |")
+    m = Chem.MolFromSmiles(smiles)
+    return m.GetNumHeavyAtoms() if m is not None else 10**6
+
+
+class Feasible:
+    """Decoder feasible set: the vectoriser encodes it, and not more heavy atoms than training."""
+
+    def __init__(self, vec, max_heavy):
+        self.vec, self.max_heavy = vec, max_heavy
+
+    def __call__(self, smiles):
+        import selfies as sf
+
+        ok = np.zeros(len(smiles), bool)
+        vocab, n_pos = set(self.vec.alphabet_), self.vec.n_positions_
+        for i, s in enumerate(smiles):
+            if _heavy_atoms(s) > self.max_heavy:
                 continue
-            curves = np.array([best_so_far(r, cfg["budget"]) for r in runs])
-            finals = curves[:, -1]
-            gain = np.mean([c[-1] - r["init_best"] for c, r in zip(curves, runs, strict=True)])
-            objs = [o for r in runs for o in r["objects"]]
-            vals = [v for r in runs for v in r["values"]]
-            lre = np.nanmean([x for r in runs for x in r["lre"]]) if method != "ga" else np.nan
-            new = np.array([np.nanmax(np.asarray(r["values"], float)) for r in runs])
-            lines.append(
-                f"| {method} | {finals.mean():.3f} ± {_sem(finals):.3f} | "
-                f"{new.mean():.3f} ± {_sem(new):.3f} | {gain:+.3f} | "
-                f"{validity(objs):.1%} | {uniqueness([o for o in objs if o]):.1%} | "
-                f"{lre:.2f} | {np.mean(walls[method]):.0f} |"
-            )
-            ax = axes[0, col]
-            m, s = curves.mean(0), curves.std(0) / np.sqrt(len(curves))
-            x = np.arange(1, len(m) + 1)
-            ax.plot(x, m, label=method)
-            ax.fill_between(x, m - s, m + s, alpha=0.2)
-            if method != "ga":
-                lre_curve = np.nanmean(
-                    [
-                        np.pad(
-                            np.asarray(r["lre"], float),
-                            (0, cfg["budget"] - len(r["lre"])),
-                            constant_values=np.nan,
-                        )
-                        for r in runs
-                    ],
-                    axis=0,
-                )
-                axes[1, col].plot(x, lre_curve, label=method)
-            i = int(np.nanargmax(vals))
-            grid.append((objs[i], f"{oname} {method}\n{vals[i]:.2f}"))
-        axes[0, col].set(title=f"{oname}: best so far (mean ± sem)", xlabel="evaluations")
-        axes[1, col].set(
-            title=f"{oname}: hard-decode LRE of queries", xlabel="evaluations", yscale="log"
-        )
-        axes[0, col].legend(fontsize=8)
-        lines.append("")
-    fig.tight_layout()
-    fig.savefig(out_dir / f"lsbo_molecules{suffix}.png", dpi=100)
-    mols = [Chem.MolFromSmiles(s) for s, _ in grid]
-    img = Draw.MolsToGridImage(
-        [m for m in mols if m is not None],
-        molsPerRow=6,
-        subImgSize=(220, 180),
-        legends=[lg for (s, lg), m in zip(grid, mols, strict=True) if m is not None],
+            try:
+                toks = list(sf.split_selfies(sf.encoder(s)))
+            except Exception:
+                continue
+            ok[i] = len(toks) <= n_pos and all(t in vocab for t in toks)
+        return ok
+
+
+def make_context(cfg, task, seed):
+    """Everything a method needs for one (task, seed); deterministic."""
+    from sklearn_lravae.chem import get_objective
+
+    vcfg = VAE_CONFIGS[cfg["vae"]]
+    vae0, info0 = get_vae(vcfg, 0.0, train_if_missing=False)
+    vae1, info1 = get_vae(vcfg, GAMMA, train_if_missing=False)
+    pool = screen_pool(cfg)
+    values = screen_scores(cfg, task, pool)
+    init_idx = initial_indices(values, cfg["n_init"], seed, task)
+    rest = np.setdiff1d(np.arange(len(pool)), init_idx)
+    train, _ = load_data(vcfg)
+    sub = np.random.RandomState(seed).choice(len(train), cfg["n_retrain_data"], replace=False)
+    vec = vae0[0]
+    ctx = dict(
+        cfg=cfg,
+        objective=get_objective(task),
+        vae0=vae0,
+        vae1=vae1,
+        latent=vae0[-1].n_components,
+        init=[pool[i] for i in init_idx],
+        y0=values[init_idx],
+        screen_pool=[pool[i] for i in rest],
+        screen_values=values[rest],
+        train_subset=[train[i] for i in sub],
+        ceiling=float(np.nanmax(values)),
+        feasible=Feasible(vec, max(_heavy_atoms(s) for s in pool)),
     )
-    img.save(out_dir / f"lsbo_molecules{suffix}_best.png")
-    lines += [
-        f"![curves](lsbo_molecules{suffix}.png)",
-        "",
-        f"![best molecules](lsbo_molecules{suffix}_best.png)",
-        "",
+    return ctx
+
+
+def lre_threshold(ctx, seed):
+    """Median hard-decode LRE of uniform points of the search box (gamma > 0 VAE)."""
+    from _lsbo_methods import _box
+
+    box = _box(ctx, ctx["vae1"])
+    Z = np.random.RandomState(seed).uniform(box[:, 0], box[:, 1], (500, len(box)))
+    return float(np.median(ctx["vae1"][-1].latent_reconstruction_error(Z, decode="mode")))
+
+
+def run_cell(cfg, task, seed, method):
+    """One (task, seed, method) cell in a worker process; returns a JSON-able record."""
+    _threads(1)
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    from _lsbo_methods import run_method
+
+    ctx = make_context(cfg, task, seed)
+    if method == "lra-lsbo-filter":
+        ctx["lre_threshold"] = lre_threshold(ctx, seed)
+    t0 = time.perf_counter()
+    out = run_method(method, ctx, seed)
+    wall = time.perf_counter() - t0
+    n = cfg["budget"]
+    rec = dict(
+        task=task,
+        seed=seed,
+        method=method,
+        wall_s=wall,
+        budget=n,
+        init=ctx["init"],
+        y0=[float(v) for v in ctx["y0"]],
+        ceiling=ctx["ceiling"],
+        smiles=list(out["smiles"])[:n],
+        values=[None if not np.isfinite(v) else float(v) for v in out["values"]][:n],
+        lre=None if out.get("lre") is None else [float(v) for v in out["lre"]][:n],
+        extra={k: v for k, v in out.items() if k not in ("smiles", "values", "lre")},
+    )
+    from sklearn_lravae.chem._smiles import canonical_smiles, rdkit_quiet
+
+    with rdkit_quiet():
+        new = {canonical_smiles(s) for s, v in zip(rec["smiles"], rec["values"]) if v is not None}
+    new.discard(None)
+    rec["extra"]["novelty"] = len(new - train_canonical(cfg)) / max(len(new), 1)
+    if method == "lra-lsbo-filter":
+        rec["extra"]["lre_threshold"] = ctx["lre_threshold"]
+    return rec
+
+
+# ----------------------------------------------------------------------------- driver
+def _done(path):
+    done = set()
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                done.add((r["task"], r["seed"], r["method"]))
+    return done
+
+
+def prepare(cfg, log):
+    """Train / load the VAEs and score the screening pools in this process."""
+    vcfg = VAE_CONFIGS[cfg["vae"]]
+    infos = {}
+    for g in (0.0, GAMMA):
+        _, infos[g] = get_vae(vcfg, g, log=log)
+        log(f"VAE gamma={g}: held-out exact reconstruction {infos[g]['heldout_recon']:.3f}")
+    train_canonical(cfg)
+    pool = screen_pool(cfg)
+    for task in cfg["tasks"]:
+        t0 = time.perf_counter()
+        v = screen_scores(cfg, task, pool)
+        log(f"screen {task}: max {np.nanmax(v):.3f} ({time.perf_counter() - t0:.0f}s)")
+    return infos
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="CI-sized run on bundled QM9")
+    p.add_argument("--data", choices=["moses", "qm9"], default=None, help="VAE data set")
+    p.add_argument("--tasks", nargs="+", default=None)
+    p.add_argument("--methods", nargs="+", default=None, choices=sorted(METHODS))
+    p.add_argument("--seeds", type=int, default=None)
+    p.add_argument("--budget", type=int, default=None)
+    p.add_argument("--n-screen", type=int, default=None, help="screening pool size")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (1 thread each)")
+    p.add_argument("--tag", default=None, help="suffix of the result files")
+    p.add_argument("--note", default="", help="a sentence for the report's settings")
+    p.add_argument("--report-only", action="store_true")
+    a = p.parse_args(argv)
+    cfg = dict(CONFIGS["quick" if a.quick else "full"])
+    if a.data == "qm9" and not a.quick:
+        cfg["vae"] = "qm9"
+    for k in ("tasks", "methods", "seeds", "budget", "n_screen"):
+        if getattr(a, k) is not None:
+            cfg[k] = getattr(a, k)
+    if a.budget is not None and not a.quick:
+        cfg["retrain_every"] = max(10, min(50, a.budget // 4))
+    tag = a.tag if a.tag is not None else ("_quick" if a.quick else "")
+    out = RESULTS / f"lsbo_molecules{tag}.jsonl"
+    meta_path = RESULTS / f"lsbo_molecules{tag}.meta.json"
+    from _lsbo_report import write_report
+
+    if a.report_only:
+        write_report(out, json.loads(meta_path.read_text()), RESULTS, tag)
+        return
+
+    def log(msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    _threads(1)
+    t0 = time.perf_counter()
+    infos = prepare(cfg, log)
+    done = _done(out)
+    cells = [
+        (t, s, m)
+        for s in range(cfg["seeds"])
+        for t in cfg["tasks"]
+        for m in cfg["methods"]
+        if (t, s, m) not in done
     ]
-    (out_dir / f"lsbo_molecules{suffix}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    log(f"{len(cells)} cells to run ({len(done)} done before)")
+    with ProcessPoolExecutor(max_workers=a.jobs, max_tasks_per_child=1) as ex:
+        futs = {ex.submit(run_cell, cfg, *c): c for c in cells}
+        for f in as_completed(futs):
+            c = futs[f]
+            try:
+                rec = f.result()
+            except Exception as e:
+                log(f"FAILED {c}: {type(e).__name__}: {e}")
+                continue
+            with out.open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+            vals = [v for v in rec["values"] if v is not None]
+            log(f"{c}: best new {max(vals, default=float('nan')):.3f} {rec['wall_s']:.0f}s")
+    prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta = dict(
+        cfg=cfg,
+        vae_config=VAE_CONFIGS[cfg["vae"]],
+        gamma=GAMMA,
+        vae_info={str(k): v for k, v in infos.items()},
+        runtime_s=prev.get("runtime_s", 0.0) + time.perf_counter() - t0,
+        machine=f"{platform.machine()}, {os.cpu_count()} cores (shared), 1 thread per worker, "
+        f"{a.jobs} workers",
+        note=" ".join(x for x in (prev.get("note", ""), a.note) if x),
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )
+    meta_path.write_text(json.dumps(meta, indent=1))
+    write_report(out, meta, RESULTS, tag)
+    log(f"done in {time.perf_counter() - t0:.0f}s")
 
 
 if __name__ == "__main__":
