@@ -257,6 +257,7 @@ def test_dask_backend(digits_vae, digits, target):
     assert all("Dask" in n for n in names)
 
 
+@pytest.mark.slow  # starts a loky process pool that imports torch: ~40 s on a busy 2-core box
 def test_parallel_batches_with_loky(digits_vae, digits, target):
     s = LatentBayesSearch(
         digits_vae, Distance(target), n_calls=4, batch_size=2, n_jobs=2, random_state=0
@@ -363,6 +364,7 @@ def qm9_vae():
     return pipe, smiles
 
 
+@pytest.mark.slow  # trains a 10k-molecule SELFIES VAE (~4 min) and runs 5 searches (~4 min)
 def test_beats_random_latent_sampling_on_qm9_qed(qm9_vae):
     """LRA-LSBO (retraining with rank weights) vs prior samples, same budget and seeds."""
     from sklearn_lravae.chem import qed
