@@ -54,14 +54,15 @@ def _vm_hwm_mib():
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def _children_peak_mib():
-    """Largest peak RSS of the finished child processes (joblib workers), MiB."""
+def _children_usage():
+    """Largest peak RSS (MiB) and total CPU s of the finished child processes (workers)."""
     import resource
 
     from joblib.externals.loky import get_reusable_executor
 
     get_reusable_executor().shutdown(wait=True)  # workers end, so they are counted
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def _read_smiles(n, path=DATA):
@@ -94,8 +95,10 @@ def cell_vectorize(args):
     smiles = _read_smiles(args.n)
     t1 = time.perf_counter()
     vec = SelfiesVectorizer(output=args.output, on_error="drop", n_jobs=args.n_jobs)
+    c1 = time.process_time()
     X = vec.fit_transform(smiles)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
+    worker_peak, worker_cpu = _children_usage() if args.n_jobs > 1 else (None, 0.0)
     float32_bytes = X.shape[0] * vec.n_positions_ * vec.n_tokens_ * 4
     return {
         "n": len(smiles),
@@ -111,7 +114,9 @@ def cell_vectorize(args):
         "n_tokens": vec.n_tokens_,
         "imports_mib": base,
         "peak_mib": _vm_hwm_mib(),
-        "worker_peak_mib": _children_peak_mib() if args.n_jobs > 1 else None,
+        "worker_peak_mib": worker_peak,
+        "cpu_s": c2 - c1,
+        "worker_cpu_s": worker_cpu,
     }
 
 
@@ -278,7 +283,8 @@ def main():
 def _merge(old, new):
     done = {(r["cell"], r.get("n")) for r in new["rows"]}
     kept = [r for r in old["rows"] if (r["cell"], r.get("n")) not in done]
-    return {"info": new["info"], "earlier_info": old["info"], "rows": kept + new["rows"]}
+    earlier = [*old.get("earlier_info", []), old["info"]]
+    return {"info": new["info"], "earlier_info": earlier, "rows": kept + new["rows"]}
 
 
 # ---------------------------------------------------------------- report
@@ -289,15 +295,16 @@ def _median(values):
 
 
 def _series(rows):
-    """{n_jobs: [(n, [vectorise s], [peak above imports MiB], row)]} of the vectorise cells."""
+    """{n_jobs: [(n, [vectorise s], [peak above imports MiB], [rows])]} of the vectorise cells."""
     base = next(r["peak_mib"] for r in rows if r["cell"] == "imports")
     out = {}
     for r in rows:
         if r["cell"] != "vectorize":
             continue
-        cells = out.setdefault(r["n_jobs"], {}).setdefault(r["n"], [[], [], r])
+        cells = out.setdefault(r["n_jobs"], {}).setdefault(r["n"], [[], [], []])
         cells[0].append(r["vectorize_s"])
         cells[1].append(r["peak_mib"] - base)
+        cells[2].append(r)
     return {j: [(n, *v) for n, v in sorted(d.items())] for j, d in sorted(out.items())}
 
 
@@ -322,6 +329,11 @@ def write_report(results, stem):
         f"Python {info['python']}. Load average (1/5/15 min) at start "
         f"{' / '.join(info['loadavg_start'])}, at end {' / '.join(info['loadavg_end'])}: "
         "other developers share the 2 cores, so wall times are upper bounds.",
+        *(
+            f"Earlier run kept in the table: {e['started']} to {e['finished']}, load average "
+            f"{' / '.join(e['loadavg_start'])} at start, {' / '.join(e['loadavg_end'])} at end."
+            for e in results.get("earlier_info", [])
+        ),
         "",
         "Each cell is a fresh process, threads pinned to 1: read the first n SMILES of "
         '`moses_train.csv.gz` (pandas) and `SelfiesVectorizer(output="indices", '
@@ -330,17 +342,21 @@ def write_report(results, stem):
         "With n_jobs=2 each joblib worker is a separate process: its own peak is in the last "
         "column. Times are medians over the repeats (range in brackets).",
         "",
-        "| n | n_jobs | read s | vectorise s | molecules/s | peak MiB (above imports) "
-        "| worker peak MiB | output | float32 one-hot would be |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| n | n_jobs | read s | vectorise s | molecules/s | CPU s (cell + workers) "
+        "| peak MiB (above imports) | worker peak MiB | output | float32 one-hot would be |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for n_jobs, points in series.items():
-        for n, times, above, r in points:
+        for n, times, above, cells in points:
+            r = cells[0]
+            cpu = _median([c["cpu_s"] for c in cells])
+            worker_cpu = _median([c["worker_cpu_s"] for c in cells])
             span = f" ({min(times):.1f}-{max(times):.1f})" if len(times) > 1 else ""
             worker = f"{r['worker_peak_mib']:.0f}" if r.get("worker_peak_mib") else "-"
             lines.append(
                 f"| {n:,} | {n_jobs} | {r['read_s']:.1f} | {_median(times):.1f}{span} "
-                f"| {n / _median(times):,.0f} | {base + _median(above):.0f} "
+                f"| {n / _median(times):,.0f} | {cpu:.1f} + {worker_cpu:.1f} "
+                f"| {base + _median(above):.0f} "
                 f"({_median(above):.0f}) | {worker} | {r['dtype']} {tuple(r['shape'])}, "
                 f"{r['out_bytes'] / 2**20:.1f} MiB | {r['float32_onehot_bytes'] / 2**30:.2f} GiB |"
             )
@@ -360,6 +376,17 @@ def write_report(results, stem):
         lines.append(
             "- n_jobs=2 speed-up (wall, medians): "
             + ", ".join(f"{s:.2f}x at {n:,}" for n, s in speedups.items())
+        )
+        estimates = {
+            n: _median([c["cpu_s"] for c in c1])
+            / (_median([c["cpu_s"] for c in c2]) + _median([c["worker_cpu_s"] for c in c2]) / 2)
+            for (n, _, _, c1), (m, _, _, c2) in zip(series[1], series[2])
+            if n == m
+        }
+        lines.append(
+            "- n_jobs=2 speed-up on 2 free cores, estimated from CPU seconds (n_jobs=1 CPU / "
+            "(cell CPU + workers CPU / 2), i.e. the workers split the work evenly and nothing "
+            "else runs): " + ", ".join(f"{s:.2f}x at {n:,}" for n, s in estimates.items())
         )
     lines += _speed_lines(rows)
     lines += [
