@@ -164,6 +164,39 @@ class Proposer:
                 opt.tell(Zc.tolist(), yt.tolist())
         return opt
 
+    def next_points(self, state, n_points, *, n_initial_points=0, region=None, center=None):
+        """The next ``n_points`` latent points of a search in ``state`` (a SearchState).
+
+        Prior samples while fewer than ``n_initial_points`` evaluations were
+        made (or while no observation could be encoded), then Thompson samples
+        in ``region`` around ``center`` when a trust region is given, otherwise
+        the acquisition's proposals. Returns ``(Z, optimizer, n_rejected)``;
+        ``optimizer`` is None unless skopt proposed.
+        """
+        st = state
+        n_random = min(n_points, max(0, n_initial_points - st.n_evaluated))
+        if not np.all(np.isfinite(st.latents), axis=1).any():
+            n_random = n_points  # no object could be encoded yet: nothing to model
+        parts, opt, n_rejected = [], None, 0
+        if n_random:
+            parts.append(self.prior_samples(n_random, [st.seed, st.n_evaluated, 2]))
+        n_model = n_points - n_random
+        if n_model and region is not None and center is not None:
+            Z, _ = self.propose_in_trust_region(
+                region,
+                center,
+                n_model,
+                st.latents,
+                st.surrogate_targets(),
+                seed=[st.seed, st.n_evaluated, 3],
+            )
+            parts.append(Z)
+        elif n_model:
+            step = (st.seed, st.n_evaluated)
+            Z, opt, n_rejected = self.propose(n_model, st.latents, st.surrogate_targets(), step)
+            parts.append(Z)
+        return np.vstack(parts), opt, n_rejected
+
     def propose_in_trust_region(self, region, center, n_points, latents, targets, seed):
         """Thompson-sampled points inside ``region`` (a TrustRegion) around ``center``.
 

@@ -5,13 +5,8 @@ The class reads as the loop: propose (:mod:`._propose`) -> decode (:mod:`._encod
 (:mod:`._retrain`) -> checkpoint (:mod:`._checkpoint`).
 """
 
-import numbers
-import os
-
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skopt.utils import create_result
 from tqdm.auto import tqdm
@@ -22,6 +17,7 @@ from ._encode import LatentCodec
 from ._evaluate import Evaluation, evaluate, object_key
 from ._failures import check_all_failed, warn_streak
 from ._lock import hold_lock
+from ._params import SearchParameters
 from ._propose import Proposer, data_box, make_box
 from ._retrain import rank_weights, retrain_search
 from ._state import SearchState
@@ -31,7 +27,7 @@ from ._trust_region import TrustRegion
 __all__ = ["LatentBayesSearch", "rank_weights"]
 
 
-class LatentBayesSearch(BaseEstimator):
+class LatentBayesSearch(SearchParameters):
     """Latent-space Bayesian optimisation (LSBO) with LRA-VAE retraining.
 
     Searches the latent space of an :class:`~sklearn_lravae.LRAVAETransformer`
@@ -223,133 +219,7 @@ class LatentBayesSearch(BaseEstimator):
     (5, True)
     """
 
-    _parameter_constraints = {
-        "estimator": [HasMethods(["transform", "inverse_transform"])],
-        "objective": [callable],
-        "n_calls": [Interval(numbers.Integral, 0, None, closed="left")],
-        "n_initial_points": [Interval(numbers.Integral, 0, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "surrogate": [StrOptions({"GP", "GP-stock", "RF", "ET"}), HasMethods(["fit", "predict"])],
-        "acq_func": [StrOptions({"EI", "LCB", "PI", "gp_hedge"})],
-        "acq_optimizer": [StrOptions({"auto", "sampling", "lbfgs"})],
-        "acq_optimizer_kwargs": [None, dict],
-        "bounds": [
-            StrOptions({"data"}),
-            Interval(numbers.Real, 0, None, closed="neither"),
-            "array-like",
-        ],
-        "hp_refit_every": [Interval(numbers.Integral, 1, None, closed="left")],
-        "retrain_every": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "retrain_quantile": [None, Interval(numbers.Real, 0, 1, closed="neither")],
-        "retrain_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "reference_scale": [Interval(numbers.Real, 0, None, closed="neither")],
-        "n_recent": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "broad_scale": [Interval(numbers.Real, 0, None, closed="neither")],
-        "broad_weight": [Interval(numbers.Real, 0, 1, closed="both")],
-        "weight_k": [None, Interval(numbers.Real, 0, None, closed="neither")],
-        "trust_region": ["boolean"],
-        "trust_region_kwargs": [None, dict],
-        "recoordinate": ["boolean"],
-        "lre_threshold": [None, Interval(numbers.Real, 0, None, closed="neither")],
-        "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
-        "vectorized": ["boolean"],
-        "n_jobs": [None, numbers.Integral],
-        "timeout": [None, Interval(numbers.Real, 0, None, closed="neither")],
-        "checkpoint": [None, str, os.PathLike],
-        "callbacks": [None, callable, list],
-        "random_state": ["random_state"],
-        "on_all_failed": [StrOptions({"raise", "warn", "ignore"})],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(
-        self,
-        estimator,
-        objective,
-        *,
-        n_calls=50,
-        n_initial_points=0,
-        batch_size=1,
-        surrogate="GP",
-        acq_func="EI",
-        acq_optimizer="auto",
-        acq_optimizer_kwargs=None,
-        bounds="data",
-        hp_refit_every=10,
-        retrain_every=None,
-        retrain_quantile=None,
-        retrain_epochs=3,
-        reference_scale=0.3,
-        n_recent=None,
-        broad_scale=2.0,
-        broad_weight=0.5,
-        weight_k=None,
-        trust_region=False,
-        trust_region_kwargs=None,
-        recoordinate=False,
-        lre_threshold=None,
-        n_candidates=20,
-        vectorized=False,
-        n_jobs=1,
-        timeout=None,
-        checkpoint=None,
-        callbacks=None,
-        random_state=None,
-        on_all_failed="raise",
-        verbose=0,
-    ):
-        self.estimator = estimator
-        self.objective = objective
-        self.n_calls = n_calls
-        self.n_initial_points = n_initial_points
-        self.batch_size = batch_size
-        self.surrogate = surrogate
-        self.acq_func = acq_func
-        self.acq_optimizer = acq_optimizer
-        self.acq_optimizer_kwargs = acq_optimizer_kwargs
-        self.bounds = bounds
-        self.hp_refit_every = hp_refit_every
-        self.retrain_every = retrain_every
-        self.retrain_quantile = retrain_quantile
-        self.retrain_epochs = retrain_epochs
-        self.reference_scale = reference_scale
-        self.n_recent = n_recent
-        self.broad_scale = broad_scale
-        self.broad_weight = broad_weight
-        self.weight_k = weight_k
-        self.trust_region = trust_region
-        self.trust_region_kwargs = trust_region_kwargs
-        self.recoordinate = recoordinate
-        self.lre_threshold = lre_threshold
-        self.n_candidates = n_candidates
-        self.vectorized = vectorized
-        self.n_jobs = n_jobs
-        self.timeout = timeout
-        self.checkpoint = checkpoint
-        self.callbacks = callbacks
-        self.random_state = random_state
-        self.on_all_failed = on_all_failed
-        self.verbose = verbose
-
     # ------------------------------------------------------------------ set-up
-    def _check_params(self):
-        if isinstance(self.surrogate, str) and self.surrogate.upper() in ("GBRT", "DUMMY"):
-            raise ValueError(
-                f"surrogate={self.surrogate!r} is broken in scikit-optimize 0.10 with "
-                "recent scikit-learn; use 'GP' (default), 'RF' or 'ET'."
-            )
-        self._validate_params()
-        if self.callbacks is None:
-            callbacks = []
-        elif callable(self.callbacks):
-            callbacks = [self.callbacks]
-        else:
-            callbacks = list(self.callbacks)
-        for cb in callbacks:
-            if not callable(cb):
-                raise TypeError(f"callbacks must be callables, got {cb!r}.")
-        self._callbacks = callbacks
-
     def _use_codec(self, codec, surrogate_state=None):
         """Adopt a fitted estimator: the codec, box, space, proposer and surrogate."""
         self._codec = codec
@@ -560,35 +430,18 @@ class LatentBayesSearch(BaseEstimator):
         )
 
     def _suggest(self, n_points):
-        """Prior samples while initial points are due (or nothing is encodable), then BO."""
+        """Next latent points: prior samples, trust region or acquisition (``Proposer``)."""
         st = self._state
-        n_random = min(n_points, max(0, self.n_initial_points - st.n_evaluated))
-        if not np.all(np.isfinite(st.latents), axis=1).any():
-            n_random = n_points  # no object could be encoded yet: nothing to model
-        parts = []
-        if n_random:
-            parts.append(self._proposer.prior_samples(n_random, [st.seed, st.n_evaluated, 2]))
-        if n_points > n_random and self._region is not None and st.best_index() is not None:
-            Z, _ = self._proposer.propose_in_trust_region(
-                self._region,
-                self._region_center(),
-                n_points - n_random,
-                st.latents,
-                st.surrogate_targets(),
-                seed=[st.seed, st.n_evaluated, 3],
-            )
-            parts.append(Z)
-        elif n_points > n_random:
-            Z, self.optimizer_, n_rejected = self._proposer.propose(
-                n_points - n_random,
-                st.latents,
-                st.surrogate_targets(),
-                step_seed=(st.seed, st.n_evaluated),
-            )
-            self._optimizer_round = st.n_retrain_rounds
-            st.n_rejected += n_rejected
-            parts.append(Z)
-        return np.vstack(parts)
+        center = None
+        if self._region is not None and st.best_index() is not None:
+            center = self._region_center()
+        Z, opt, n_rejected = self._proposer.next_points(
+            st, n_points, n_initial_points=self.n_initial_points, region=self._region, center=center
+        )
+        if opt is not None:
+            self.optimizer_, self._optimizer_round = opt, st.n_retrain_rounds
+        st.n_rejected += n_rejected
+        return Z
 
     def _update_box(self):
         """The box for the current latent space (``bounds="data"``: from the encodings)."""
