@@ -2,15 +2,18 @@
 
 Exit status: 0 on success, 1 for errors in files or data (one-line message on
 stderr, no traceback), 2 for usage errors (argparse), 130 when interrupted.
+Everything heavy (NumPy, torch, scikit-learn, RDKit) is imported by the
+command that needs it, so ``lravae --help`` and usage errors are instant.
+Training output: ``-q`` never, ``-v`` always, by default when stderr is a
+terminal; saved models never carry the terminal's verbosity.
 """
 
 import argparse
 import csv
 import importlib
 import sys
+import warnings
 from pathlib import Path
-
-import numpy as np
 
 EPILOG = """\
 examples:
@@ -59,16 +62,48 @@ positive_float = _number(float, 0, closed=False)
 non_negative_float = _number(float, 0)
 
 
+def _or_auto(kind):
+    def parse(text):
+        if text == "auto":
+            return "auto"
+        try:
+            return kind(text)
+        except argparse.ArgumentTypeError as exc:
+            message = str(exc).replace("expected a number", "expected a number or 'auto'")
+            raise argparse.ArgumentTypeError(message) from None
+
+    parse.__name__ = f"{kind.__name__} or 'auto'"
+    return parse
+
+
+#: Output file types of each command, checked before any work is done.
+NUMERIC_OUTPUTS = (".npy", ".csv", ".txt")
+SMILES_OUTPUTS = (".smi", ".smiles", ".txt", ".csv")
+
+
+def _check_output(path, suffixes, what="output"):
+    """Refuse an output file that could not be written, before the work starts."""
+    if path is None:
+        return
+    path = Path(path)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise CLIError(
+            f"{path}: unknown {what} type {path.suffix or '(none)'!r}; use {', '.join(suffixes)}."
+        )
+    if not path.parent.is_dir():
+        raise CLIError(f"{path}: the folder {path.parent} does not exist; create it first.")
+
+
 # ----------------------------------------------------------------- files
 def _smiles_column(path):
     """Index of the SMILES column of a CSV file's header, or None."""
-    from .datasets._smiles import _DEFAULT_COLUMNS
+    from .datasets._smiles import DEFAULT_COLUMNS
 
     opener = _open_text(path)
     with opener as fh:
         header = next(csv.reader(fh), [])
     header = [h.strip() for h in header]
-    return next((i for i, h in enumerate(header) if h in _DEFAULT_COLUMNS), None)
+    return next((i for i, h in enumerate(header) if h in DEFAULT_COLUMNS), None)
 
 
 def _open_text(path):
@@ -109,6 +144,8 @@ def _read_smiles(path):
 
 
 def _read_numeric(path, kind):
+    import numpy as np
+
     if kind == "npy":
         X = np.load(path, allow_pickle=False)
     else:
@@ -147,6 +184,8 @@ def _read_data(path):
 
 
 def _write(out, data):
+    import numpy as np
+
     out = Path(out)
     if isinstance(data, list) and data and isinstance(data[0], str):
         if out.suffix == ".npy":
@@ -193,9 +232,20 @@ def _check_device(device):
 
 
 def _progress(args):
+    """Show training output: never with -q, always with -v, else on a terminal."""
     if args.quiet:
         return False
     return args.verbose or sys.stderr.isatty()
+
+
+def _set_verbose(model, verbose):
+    """Set ``verbose`` of every LRAVAETransformer in ``model`` (a saved model keeps its own)."""
+    from ._transformer import LRAVAETransformer
+
+    steps = [s for _, s in getattr(model, "steps", [])] or [model]
+    for step in steps:
+        if isinstance(step, LRAVAETransformer):
+            step.set_params(verbose=verbose)
 
 
 # ----------------------------------------------------------------- commands
@@ -211,6 +261,7 @@ def cmd_fit(args):
     from ._persistence import save
     from ._transformer import LRAVAETransformer
 
+    _check_output(args.output, None)
     data = _read_data(args.data)
     try:
         hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
@@ -249,11 +300,15 @@ def cmd_fit(args):
         if likelihood == "auto":
             likelihood = "bernoulli" if data.min() >= 0 and data.max() <= 1 else "gaussian"
         model = LRAVAETransformer(likelihood=likelihood, **common).fit(data)
+    _set_verbose(model, 0)  # the file does not carry this terminal's verbosity
     save(model, args.output)
     _info(f"saved {args.output}")
 
 
 def cmd_transform(args):
+    import numpy as np
+
+    _check_output(args.output, NUMERIC_OUTPUTS)
     model = _load_model(args.model, args.device)
     data = _read_data(args.data)
     vec = _vectorizer(model)
@@ -276,14 +331,20 @@ def cmd_transform(args):
 
 
 def cmd_sample(args):
+    import numpy as np
+
     from .metrics import find_lravae
 
+    _check_output(args.latent, NUMERIC_OUTPUTS, "--latent")
+    _check_output(args.output, None)
     model = _load_model(args.model, args.device)
+    molecules = _vectorizer(model) is not None
+    _check_output(args.output, SMILES_OUTPUTS if molecules else NUMERIC_OUTPUTS)
     vae = find_lravae(model)
     rng = np.random.RandomState(args.random_state)
     Z = args.scale * rng.standard_normal((args.n_samples, vae.n_components))
     X = model.inverse_transform(Z)
-    _write(args.output, [str(s) for s in X] if _vectorizer(model) is not None else X)
+    _write(args.output, [str(s) for s in X] if molecules else X)
     if args.latent:
         _write(args.latent, Z)
 
@@ -314,10 +375,14 @@ def _objective(name, molecules, vectorized):
 
 
 def cmd_optimize(args):
+    import numpy as np
+
     from .metrics import find_lravae
     from .search import LatentBayesSearch
 
+    _check_output(args.output, None)
     model = _load_model(args.model, args.device)
+    _set_verbose(model, 1 if args.verbose else 0)  # retraining epochs: only with -v
     molecules = _vectorizer(model) is not None
     objective, vectorized = _objective(args.objective, molecules, args.vectorized)
     if args.initial is not None:
@@ -404,8 +469,12 @@ def build_parser():
 
     def progress_flags(p):
         g = p.add_mutually_exclusive_group()
-        g.add_argument("-v", "--verbose", action="store_true", help="always show progress")
-        g.add_argument("-q", "--quiet", action="store_true", help="never show progress")
+        g.add_argument(
+            "-v", "--verbose", action="store_true", help="always show progress and training output"
+        )
+        g.add_argument(
+            "-q", "--quiet", action="store_true", help="never show progress or training output"
+        )
 
     p = add("demo", "standard VAE vs LRA-VAE on scikit-learn's digits", "lravae demo --quick")
     p.add_argument("--output", default="lravae_demo.png", help="PNG of decoded samples")
@@ -423,7 +492,12 @@ def build_parser():
     p.add_argument("-o", "--output", required=True, help="model file to write (.lravae)")
     p.add_argument("--n-components", type=positive_int, default=16, help="latent dimension (16)")
     p.add_argument("--gamma", type=non_negative_float, default=0.1, help="LRE weight (0.1)")
-    p.add_argument("--beta", type=non_negative_float, default=1.0, help="KL weight (1.0)")
+    p.add_argument(
+        "--beta",
+        type=_or_auto(non_negative_float),
+        default="auto",
+        help="KL weight; auto: 0.01 for SMILES (categorical), else 1 (auto)",
+    )
     p.add_argument(
         "--reference-scale", type=positive_float, default=2.0, help="p_ref = N(0, s^2 I) (2.0)"
     )
@@ -443,7 +517,11 @@ def build_parser():
         help="SMILES: the LRE term sees hard (argmax) decodes",
     )
     p.add_argument(
-        "--max-epochs", type=non_negative_int, default=50, help="passes over the data (50)"
+        "--max-epochs",
+        type=_or_auto(non_negative_int),
+        default="auto",
+        help="passes over the data; auto: until the training loss stops improving, "
+        "with a ceiling (auto)",
     )
     p.add_argument(
         "--batch-size", type=positive_int, default=128, help="samples per gradient step (128)"
@@ -542,7 +620,8 @@ def build_parser():
         "--weight-k",
         type=positive_float,
         default=None,
-        help="rank-weight the retraining data with this k, e.g. 1e-3 (unweighted)",
+        help="rank-weight the retraining data with this k; smaller k favours the best "
+        "objects more, 1e-3 is a common choice (off: unweighted)",
     )
     p.add_argument(
         "--lre-threshold",
@@ -564,6 +643,16 @@ def build_parser():
     device_flag(p)
     p.set_defaults(func=cmd_optimize)
     return parser
+
+
+def _warning_line(command):
+    """``warnings.showwarning`` that prints one line, without the source location."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"lravae {command}: warning: {text}", file=sys.stderr)
+
+    return show
 
 
 def main(argv=None):
@@ -591,8 +680,12 @@ def main(argv=None):
     if getattr(args, "resume", False) and not args.checkpoint:
         parser.error("--resume needs --checkpoint DIR")
     try:
-        _check_device(getattr(args, "device", None))
-        args.func(args)
+        with warnings.catch_warnings():
+            if not sys.warnoptions:  # python -W ... keeps its say
+                warnings.simplefilter("default")
+            warnings.showwarning = _warning_line(args.command)
+            _check_device(getattr(args, "device", None))
+            args.func(args)
     except (CLIError, ValueError, TypeError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"lravae {args.command}: error: {message}", file=sys.stderr)

@@ -376,8 +376,9 @@ class _Reader:
         for k, v in entry["fitted"].items():
             setattr(est, _check_attribute_name(k), self.decode(v))
         if not issubclass(cls, LRAVAETransformer):
-            return est
+            return _check_params(est, self.zf.filename)
         est.module = module
+        _check_params(est, self.zf.filename)
         if "net" in entry:
             info = entry["net"]
             history = json.loads(self.read(info["history"]))
@@ -393,6 +394,16 @@ class _Reader:
                 }
             )
         return est
+
+
+def _check_params(est, path):
+    """Refuse parameters the estimator itself would refuse (e.g. a negative ``gamma``)."""
+    if hasattr(est, "_parameter_constraints"):
+        try:
+            est._validate_params()
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: invalid parameter in the model file: {exc}") from None
+    return est
 
 
 def save(obj, path):

@@ -285,8 +285,11 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         return self._fit_new(X, sample_weight, self.max_epochs, exact=False)
 
+    def _validate_params(self):
+        super()._validate_params()
+        check_hidden_layer_sizes(self.hidden_layer_sizes)  # "array-like" is not enough
+
     def _fit_new(self, X, sample_weight, epochs, exact):
-        check_hidden_layer_sizes(self.hidden_layer_sizes)
         check_callbacks(self.callbacks, self.validation_fraction)
         X, lik = self._validate_fit_input(X, reset=True)
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
