@@ -159,7 +159,7 @@ class TrainingMonitor(Callback):
             raise KeyboardInterrupt
         if self.n_iter_no_change is None:
             return
-        improved = loss < self.best_ - self.tol * abs(self.best_)
+        improved = not math.isfinite(self.best_) or loss < self.best_ - self.tol * abs(self.best_)
         self.n_bad_ = 0 if improved else self.n_bad_ + 1
         self.best_ = min(self.best_, loss)
         if self.n_bad_ >= self.n_iter_no_change and self.n_epochs_ >= self.min_epochs:
