@@ -121,13 +121,16 @@ def test_save_model_custom_module_is_full_but_needs_the_module_to_load(digits, t
         load_model(tmp_path, name)
 
 
-def test_remove_stale_models_keeps_the_current_round_and_other_files(tmp_path):
+def test_remove_stale_models_keeps_both_generations_and_other_files(tmp_path):
     names = [
         "state.json",
+        "state.prev.json",
         "estimator-1.lravae",
         "estimator-2.lravae",
+        "estimator-3.lravae",
         "vae-0.pt",
         ".state.json.x1.tmp",  # left by a run killed mid-write
+        ".state.prev.json.x1.tmp",
         ".estimator-2.lravae.abc.tmp",
         ".vae-1.pt.abc.tmp",
         ".notes.txt.abc.tmp",  # not a checkpoint's temporary file
@@ -136,18 +139,21 @@ def test_remove_stale_models_keeps_the_current_round_and_other_files(tmp_path):
     ]
     for name in names:
         (tmp_path / name).write_text("x")
-    remove_stale_models(tmp_path, keep="estimator-2.lravae")
+    # the current generation names estimator-3, the previous one estimator-2
+    remove_stale_models(tmp_path, keep={"estimator-3.lravae", "estimator-2.lravae"})
     assert sorted(os.listdir(tmp_path)) == sorted(
         [
             "state.json",
+            "state.prev.json",
             "estimator-2.lravae",
+            "estimator-3.lravae",
             ".notes.txt.abc.tmp",
             "notes.txt",
             "estimator-1.lravae.bak",
         ]
     )
-    remove_stale_models(tmp_path, keep="vae-3.pt")  # weights-only run: the .lravae goes too
-    assert "estimator-2.lravae" not in os.listdir(tmp_path)
+    remove_stale_models(tmp_path, keep={"vae-4.pt"})  # weights-only run: the .lravae go too
+    assert not any(name.endswith(".lravae") for name in os.listdir(tmp_path))
 
 
 # ---------------------------------------------------------------- in the loop
@@ -231,9 +237,17 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     # nothing completed before the kill was lost or re-evaluated
     assert [h["value"] for h in final["history"][:k]] == [h["value"] for h in killed["history"]]
 
-    # only the current round's model file is kept; no temporary files are left
-    assert sorted(f for f in os.listdir(ckpt)) == sorted(["state.json", final["model_file"]])
-    assert final["model_file"] == "estimator-3.lravae"
+    # only the model files of the current and the previous generation are kept (the
+    # previous generation is the fallback of a damaged state.json); no temporary files
+    previous = json.loads((ckpt / "state.prev.json").read_text())
+    assert len(previous["history"]) == 11
+    assert (final["model_file"], previous["model_file"]) == (
+        "estimator-3.lravae",
+        "estimator-2.lravae",
+    )
+    assert sorted(os.listdir(ckpt)) == sorted(
+        ["state.json", "state.prev.json", "estimator-3.lravae", "estimator-2.lravae"]
+    )
     # and the resumed run is the run that was never interrupted
     out, err = fresh.communicate(timeout=300)
     assert fresh.returncode == 0, err[-2000:]
@@ -275,8 +289,10 @@ def test_resume_in_process(digits, distance, tmp_path, custom_module):
     assert state["model_file"] == ("vae-1.pt" if custom_module else "estimator-1.lravae")
     (tmp_path / "a" / ".state.json.x1.tmp").write_text("{")  # as left by a kill mid-write
     resumed = search(5, tmp_path / "a").fit(X0, train_objects=train, resume=True)
+    # the current and previous generations both use round 2's model file; the
+    # temporary file and round 1's model file are gone
     assert sorted(os.listdir(tmp_path / "a")) == sorted(
-        ["state.json", state["model_file"].replace("1", "2")]
+        ["state.json", "state.prev.json", state["model_file"].replace("1", "2")]
     )
     straight = search(5, tmp_path / "b").fit(X0, train_objects=train)
     assert [h["value"] for h in resumed.history_[:3]] == [h["value"] for h in first.history_]
