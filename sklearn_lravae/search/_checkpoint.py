@@ -58,6 +58,7 @@ PREVIOUS_FILE = "state.prev.json"
 _SEAL = b'{"sha256": "'
 _SEAL_END = len(_SEAL) + 64
 _DIGESTS = {}  # absolute path -> (stat signature, sha256) of files this process wrote
+_WRITTEN = {}  # absolute path of a state.json -> (stat signature, summary) as written here
 
 
 def _to_json(obj):
@@ -137,9 +138,16 @@ def save_state(directory, state):
         payload["model_sha256"] = file_sha256(directory / model, cached=True)
     data = _seal(json.dumps(payload, default=_to_json, allow_nan=True).encode())
     try:
-        atomic_write(directory / STATE_FILE, lambda fh: fh.write(data), make_parents=True)
+        path = atomic_write(directory / STATE_FILE, lambda fh: fh.write(data), make_parents=True)
     except OSError as exc:
         raise _write_error(directory, exc) from exc
+    _WRITTEN[os.path.abspath(path)] = (_signature(path), _summary(payload))
+
+
+def _summary(state):
+    """What a commit needs to know about the generation it replaces."""
+    keys = ("initial_digest", "seed", "model_file")
+    return {**{k: state.get(k) for k in keys}, "n_history": len(state.get("history", ()))}
 
 
 def _check_model(directory, name, state, cached):
@@ -234,12 +242,31 @@ def load_state(directory):
 
 
 def _same_run(old, new):
-    """Whether ``new`` continues the run of ``old`` (same start, no fewer evaluations)."""
+    """Whether ``new`` continues the run of ``old`` (summaries: same start, no fewer rows)."""
     return (
-        old.get("initial_digest") == new.get("initial_digest")
-        and old.get("seed") == new.get("seed")
-        and len(old.get("history", ())) <= len(new.get("history", ()))
+        old["initial_digest"] == new["initial_digest"]
+        and old["seed"] == new["seed"]
+        and old["n_history"] <= new["n_history"]
     )
+
+
+def _current(directory):
+    """Summary of the intact ``state.json`` in ``directory``, or None (missing or damaged).
+
+    A file this process wrote and nobody changed since is not read again.
+    """
+    path = directory / STATE_FILE
+    key = os.path.abspath(path)
+    try:
+        if key in _WRITTEN and _WRITTEN[key][0] == _signature(path):
+            return _WRITTEN[key][1]
+    except FileNotFoundError:
+        return None
+    try:
+        state, _ = _read_generation(directory, STATE_FILE, cached=True)
+    except ValueError:  # an unreadable format: not ours to keep
+        return None
+    return None if state is None else _summary(state)
 
 
 def _link_or_copy(src, dst):
@@ -260,13 +287,10 @@ def _link_or_copy(src, dst):
 
 def _rotate(directory, state):
     """Keep the current generation as the previous one; return the model file it needs."""
-    try:
-        old, _ = _read_generation(directory, STATE_FILE, cached=True)
-    except ValueError:  # an unreadable format: not ours to keep
-        old = None
-    if old is not None and _same_run(old, state):
+    old = _current(directory)
+    if old is not None and _same_run(old, _summary(state)):
         _link_or_copy(directory / STATE_FILE, directory / PREVIOUS_FILE)
-        return old.get("model_file")
+        return old["model_file"]
     if old is not None:  # a finished run started afresh here: its generations go
         _unlink(directory / PREVIOUS_FILE)
         return None
