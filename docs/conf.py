@@ -75,6 +75,7 @@ numpydoc_xref_aliases = {
     "PathLike": "os.PathLike",
     "LRAVANet": "skorch.net.NeuralNet",  # the package's NeuralNet subclass
     "OptimizeResult": "scipy.optimize.OptimizeResult",
+    "ConvergenceWarning": "sklearn.exceptions.ConvergenceWarning",
 }
 numpydoc_xref_ignore = {
     # words of type descriptions ("list of str of shape (n_samples,)")
@@ -131,7 +132,6 @@ html_sidebars = {
     for page in [
         "index",
         "install",
-        "user_guide",  # until it has sub-pages
         "quickstart",
         "tutorial",
         "cli",
@@ -141,7 +141,6 @@ html_sidebars = {
         "contributing",
         "license",
         "architecture",
-        "scale",
     ]
 }
 html_context = {"repository": REPOSITORY, "paper": PAPER}
@@ -163,6 +162,9 @@ sphinx_gallery_conf = {
     "doc_module": ("sklearn_lravae",),
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"sklearn_lravae": None},
+    # CPU seconds per example -> generated/example_cpu_times.txt (contributing.rst)
+    "reset_modules": ("matplotlib", "lravae_docs.example_cpu_time"),
+    "reset_modules_order": "both",
 }
 
 # ----------------------------------------------------------------- generated pages

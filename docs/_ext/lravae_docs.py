@@ -257,6 +257,36 @@ def write_cli_reference(path):
         path.write_text(text)
 
 
+# ----------------------------------------------------------------- gallery timing
+_CPU_AT_START = {}
+
+
+def _cpu_seconds():
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def example_cpu_time(gallery_conf, fname, when):
+    """Record each gallery example's CPU time in ``generated/example_cpu_times.txt``.
+
+    A sphinx-gallery ``reset_modules`` hook (run before and after each
+    example). sphinx-gallery itself reports wall-clock times, which depend on
+    what else runs on the machine; CPU seconds (all threads of the build
+    process and finished child processes) do much less.
+    """
+    if when == "before":
+        _CPU_AT_START[fname] = _cpu_seconds()
+    elif fname in _CPU_AT_START:
+        seconds = _cpu_seconds() - _CPU_AT_START.pop(fname)
+        out = DOCS / "generated" / "example_cpu_times.txt"
+        out.parent.mkdir(exist_ok=True)
+        with out.open("a") as fh:
+            fh.write(f"{Path(fname).name}\t{seconds:.1f}\n")
+
+
 # ----------------------------------------------------------------- extension
 def setup(app):
     """Connect the handlers of this module."""
