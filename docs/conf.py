@@ -143,7 +143,6 @@ html_sidebars = {
         "architecture",
     ]
 }
-html_context = {"repository": REPOSITORY, "paper": PAPER}
 
 # ----------------------------------------------------------------- gallery
 # The gallery runs every examples/plot_*.py (.ci/docs does this; times in
