@@ -535,7 +535,7 @@ def test_soak_kills_during_a_retraining_heavy_run_lose_nothing(tmp_path):
             if proc.poll() is None:
                 in_retraining += _retraining(marker)
                 os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+                proc.communicate()  # waits, and closes the pipes
                 kills += 1
                 done = _committed(ckpt)  # intact, no fallback needed
                 assert done[: len(committed)] == committed  # nothing committed is lost
