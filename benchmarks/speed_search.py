@@ -1,47 +1,43 @@
 """Search speed: LatentBayesSearch's GP step vs stock scikit-optimize and BoTorch (fair protocol).
 
-Three libraries build a GP on n observations in [0, 1]^d (the box [-3, 3]^d
-rescaled) and propose the next point, minimising one of three test functions
-with known minima (``sines``, ``ackley``, ``levy``):
+Each library builds a GP on n points of [0, 1]^d (the box [-3, 3]^d rescaled)
+and proposes the next point:
 
-- ``lravae``: :class:`~sklearn_lravae.search._surrogate.SurrogateManager`
-  (hyperparameters by torch marginal likelihood, warm-started) + skopt
-  ``Optimizer`` with the fixed-kernel ``FastGaussianProcessRegressor``, EI;
-- ``skopt``: stock ``skopt.learning.GaussianProcessRegressor`` (same model; cold
-  fits with skopt's 2 restarts as shipped; warm fits from the previous optimum
-  without restarts), same ``Optimizer``, EI;
-- ``botorch``: ``SingleTaskGP`` (its default priors, ``Standardize``) +
-  ``fit_gpytorch_mll`` + ``LogExpectedImprovement`` + ``optimize_acqf``, with
-  GPyTorch's default settings (Cholesky up to 800 points, CG/Lanczos above).
+- ``lravae``: ``SurrogateManager`` (torch marginal-likelihood fit, warm-started)
+  + skopt ``Optimizer`` with the fixed-kernel ``FastGaussianProcessRegressor``, EI;
+- ``skopt``: stock skopt ``GaussianProcessRegressor``, the same model (cold fit:
+  2 restarts, as shipped; warm fit: from the previous optimum, no restarts), EI;
+- ``botorch``: ``SingleTaskGP`` (default priors, ``Standardize``) +
+  ``fit_gpytorch_mll`` + ``LogExpectedImprovement`` + ``optimize_acqf``, GPyTorch
+  defaults (Cholesky up to 800 points, CG/Lanczos above).
 
-Matched acquisition budget (:data:`ACQ_BUDGET`): 2000 random candidates, then
-L-BFGS-B from the best 2 (skopt: ``n_points=2000, n_restarts_optimizer=2``;
-BoTorch: ``raw_samples=2000, num_restarts=2``).
+Matched acquisition budget (``ACQ_BUDGET``): 2000 random candidates, then
+L-BFGS-B from the best 2. Test functions (minimised, known minima): ``sines``,
+``ackley``, ``levy``.
 
-Timed per library, function, n and d (a *cell*): the cold hyperparameter fit
-on n points; a warm-started fit on n + 10 points from that optimum (the next
-refit of a refit-every-10 schedule); one step at fixed hyperparameters (build
-the GP on n points and optimise the acquisition); and, per repeat, the
-amortised step ``step + warm`` (refit every step) and ``step + warm / 10``
-(refit every 10 steps). Each cell runs in a fresh subprocess with
-OMP/MKL/OpenBLAS/torch threads pinned to 1, after an untimed warm-up, with
-``--repeats`` (>= 5) repeats on different random data; tables give the median
-and [min, max]. Regret: each library runs 50 BO steps from 20 random points
-(5 seeds) with refits every step and every 10 steps (skopt: as shipped, a
-cold fit with restarts every step) and reports the simple regret
-``min f - f*``.
+A timing cell (library, function, n, d) times the cold hyperparameter fit on n
+points, a warm fit on n + 10 points from that optimum, one step at fixed
+hyperparameters, and the amortised steps ``step + fit`` (refit every step) and
+``step + fit / 10`` (every 10), ``fit`` being the faster of the library's cold
+and warm fits. Every cell is a fresh subprocess with OMP/MKL/OpenBLAS/torch
+threads pinned to 1, an untimed warm-up and ``--repeats`` (>= 5) repeats on
+different random data; tables give median [min, max]. A regret cell runs 50
+BO steps from 20 random points in d = 16 for 5 seeds, refitting every step or
+every 10 steps (skopt: as shipped), and reports the simple regret ``min f - f*``.
 
 Usage::
 
-    python benchmarks/speed_search.py --quick   # < 3 min on an idle 2-core machine
-    python benchmarks/speed_search.py           # the full grid: see --help
+    python benchmarks/speed_search.py --quick   # n in {100, 300}, d = 16, sines
+    python benchmarks/speed_search.py           # the full grid
 
-The full grid (n in {100, 300, 1000, 2000}, d in {16, 32, 64, 128}, 3 functions;
-stock skopt on ``sines`` only and n <= 1000) takes about FULL_GRID_HOURS hours
-of one core, almost all of it BoTorch and stock skopt at n >= 1000 (estimated
-from the quick run's cost scaled by n^3 d); split it with --libraries,
---functions or --sizes (results are appended to the JSON file and finished
-cells skipped, so an interrupted run resumes). Writes
+``--quick`` took 9.9 min at a load average of ~11 on 2 cores, i.e. about
+2 min on an idle machine. The full grid (timing on ``sines`` and ``ackley``
+for n in {100, 300, 1000, 2000} and d in {16, 32, 64, 128}, stock skopt on
+``sines`` up to n = 1000; regret on all three functions) needs roughly
+FULL_GRID_HOURS hours of an idle core (+-50 %, extrapolated from the quick run
+and single-cell probes; about three quarters of it is BoTorch at n >= 1000).
+Split it with ``--libraries``, ``--functions`` or ``--sizes``: finished cells
+stay in the JSON file and are skipped, so an interrupted run resumes. Writes
 ``benchmarks/results/speed_search{,_quick}.{json,md,png}``.
 """
 
@@ -56,6 +52,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from skopt import Optimizer
+from skopt.learning import GaussianProcessRegressor
+from skopt.learning.gaussian_process.kernels import WhiteKernel
+
+from sklearn_lravae.search._surrogate import SurrogateManager, default_gp
 
 HERE = Path(__file__).resolve().parent
 FULL_GRID_HOURS = 40  # see the module docstring; estimated from the quick run
@@ -102,8 +104,6 @@ class Lravae:
     """SurrogateManager's fit + skopt Optimizer with the fixed-kernel fast GP."""
 
     def fit(self, X, y, init=None):
-        from sklearn_lravae.search._surrogate import SurrogateManager
-
         mgr = SurrogateManager("GP", X.shape[1], refit_every=1)
         if init is not None:
             mgr.set_state({**init, "n_at_refit": 0})  # warm start from init
@@ -111,8 +111,6 @@ class Lravae:
         return mgr.state()
 
     def step(self, X, y, hyper, seed):
-        from sklearn_lravae.search._surrogate import SurrogateManager
-
         mgr = SurrogateManager("GP", X.shape[1], refit_every=1)
         mgr.set_state({**hyper, "n_at_refit": len(y)})  # no refit due
         return _skopt_step(mgr.base_estimator(X, y), X, y, seed)
@@ -122,10 +120,6 @@ class Skopt:
     """Stock skopt GP: cold fits with its 2 restarts, warm fits from the optimum, no restarts."""
 
     def fit(self, X, y, init=None):
-        from sklearn.exceptions import ConvergenceWarning
-
-        from sklearn_lravae.search._surrogate import default_gp
-
         gp = default_gp(X.shape[1])
         if init is not None:
             gp.set_params(kernel=self._kernel(X.shape[1], init, fixed=False))
@@ -137,18 +131,12 @@ class Skopt:
 
     @staticmethod
     def _kernel(d, hyper, fixed):
-        from skopt.learning.gaussian_process.kernels import WhiteKernel
-
-        from sklearn_lravae.search._surrogate import default_gp
-
         kernel = default_gp(d).kernel
         kernel.theta = np.asarray(hyper["theta"])
         bounds = "fixed" if fixed else (1e-5, 1e5)
         return kernel + WhiteKernel(hyper["noise"], noise_level_bounds=bounds)
 
     def step(self, X, y, hyper, seed):
-        from skopt.learning import GaussianProcessRegressor
-
         kernel = self._kernel(X.shape[1], hyper, fixed=True)
         gp = GaussianProcessRegressor(
             kernel=kernel, normalize_y=True, noise="gaussian", optimizer=None
@@ -157,8 +145,6 @@ class Skopt:
 
 
 def _skopt_step(base, X, y, seed):
-    from skopt import Optimizer
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         opt = Optimizer(
@@ -364,6 +350,7 @@ def _ratio_table(rows):
         "| stock skopt as shipped / lravae every 10 | skopt warm fit / lravae warm fit |",
         "|" + " --- |" * 7,
     ]
+    ratios = []
     for name, n, d, comp in rows:
         r = [
             med(comp, "botorch", "every 1") / med(comp, "lravae", "every 1"),
@@ -371,12 +358,23 @@ def _ratio_table(rows):
             med(comp, "skopt", "native") / med(comp, "lravae", "every 10"),
             med(comp, "skopt", "warm") / med(comp, "lravae", "warm"),
         ]
-        lines.append(f"| {name} | {n} | {d} | " + " | ".join(f"{x:.1f}x" for x in r) + " |")
-    return lines
+        ratios.append((n, r))
+        cols = " | ".join("n/a" if np.isnan(x) else f"{x:.1f}x" for x in r)
+        lines.append(f"| {name} | {n} | {d} | {cols} |")
+    bo = np.array([r[:2] for _, r in ratios if not np.isnan(r[0])]).reshape(-1, 2)
+    sk = [r[2] for n, r in ratios if n == 1000 and not np.isnan(r[2])]
+    return lines + [
+        "",
+        f"Goals: lravae's amortised step no slower than BoTorch's in {np.sum(bo[:, 0] >= 1)} of "
+        f"{len(bo)} cells (refit every step) and {np.sum(bo[:, 1] >= 1)} of {len(bo)} (every "
+        f"10); stock skopt as shipped / lravae at n = 1000: "
+        + (", ".join(f"{x:.0f}x" for x in sk) or "not measured")
+        + " (target >= 50x).",
+    ]
 
 
 def _regret_table(cells):
-    lines = ["| function | d | library | refit every | regret after steps | s per run | load |"]
+    lines = ["| function | d | library | refit every | simple regret | s per run | load |"]
     lines.append("|" + " --- |" * 7)
     for c in cells:
         cell, res = c["cell"], c["result"]
@@ -410,6 +408,19 @@ def plot(rows, path):
     plt.close(fig)
 
 
+def _shared_cpu_note(done):
+    loads = [x for r in done["runs"] for x in (*r["start_load"][:1], *r.get("end_load", [])[:1])]
+    loads += [x for c in done["cells"] for x in c["result"].get("load", [])]
+    peak, cores = max(loads, default=0.0), os.cpu_count()
+    if peak <= 1.5:
+        return f"The machine was otherwise idle (1-minute load average at most {peak:.1f})."
+    return (
+        f"**This run shared the CPU** with other processes (1-minute load average up to "
+        f"{peak:.1f} on {cores} cores): absolute seconds are inflated, by up to several times, "
+        "and ratios between cells timed at different moments are only indicative."
+    )
+
+
 def write_report(done, out, quick):
     timing = [c for c in done["cells"] if c["cell"]["kind"] == "timing"]
     regret = [c for c in done["cells"] if c["cell"]["kind"] == "regret"]
@@ -427,8 +438,12 @@ def write_report(done, out, quick):
         "Protocol: `benchmarks/speed_search.py` (module docstring). Seconds, median [min, max] "
         "over the repeats (different random data); every cell a fresh process with one thread. "
         "Acquisition budget matched: 2000 random candidates + L-BFGS-B from the best 2. "
-        "`load` is the 1-minute load average at the cell's start and end: on 2 cores, "
-        "anything above ~1 means other processes shared the CPU and inflated the seconds.",
+        "Warm fit: on n + 10 points from the cold fit's optimum. `fit used`: the faster "
+        "(by median) of a library's cold and warm fits, charged to its amortised steps "
+        "(`step + fit` when refitting every step, `step + fit / 10` every 10). "
+        "`load` is the 1-minute load average at the cell's start and end.",
+        "",
+        _shared_cpu_note(done),
         "",
         "Runs:",
         *run_lines,
@@ -441,7 +456,8 @@ def write_report(done, out, quick):
         *_ratio_table(rows),
         "",
         f"Simple regret `min f - f*` after {regret[0]['cell']['steps'] if regret else 50} steps "
-        "from 20 random points, median [min, max] over seeds:",
+        "from 20 random points, median [min, max] over seeds (lravae warm-starts its fits, "
+        "BoTorch and skopt refit from scratch as usually run):",
         "",
         *_regret_table(regret),
     ]
@@ -495,11 +511,12 @@ def parse(argv=None):
     )
     p.add_argument("--quick", action="store_true", help="n in {100, 300}, d = 16, sines only")
     p.add_argument("--sizes", nargs="+", help="n:d pairs (default: the full grid)")
-    p.add_argument("--functions", nargs="+", choices=list(FUNCTIONS), default=list(FUNCTIONS))
+    names = list(FUNCTIONS)
+    p.add_argument("--functions", nargs="+", choices=names, default=names[:2], help="timing")
+    p.add_argument("--regret-functions", nargs="*", choices=names, default=names)
     p.add_argument("--libraries", nargs="+", choices=LIBRARIES, default=list(LIBRARIES))
     p.add_argument("--repeats", type=int, default=5, help="repeats per cell (>= 5)")
     p.add_argument("--skopt-max-n", type=int, default=1000, help="largest n for stock skopt")
-    p.add_argument("--regret-functions", nargs="*", default=None)
     p.add_argument("--regret-d", type=int, default=16)
     p.add_argument("--regret-steps", type=int, default=50)
     p.add_argument("--regret-every", type=int, nargs="+", default=[1, 10], help="refit schedules")
@@ -511,12 +528,11 @@ def parse(argv=None):
         p.error("--repeats must be >= 5 (median and spread need repeats)")
     if args.quick:
         args.sizes = args.sizes or ["100:16", "300:16"]
-        args.functions, args.skopt_max_n = ["sines"], min(args.skopt_max_n, 100)
+        args.functions = args.regret_functions = ["sines"]
+        args.skopt_max_n = min(args.skopt_max_n, 100)
         args.regret_d, args.regret_steps, args.regret_every = 4, min(args.regret_steps, 10), [10]
     sizes = args.sizes or [f"{n}:{d}" for n in (100, 300, 1000, 2000) for d in (16, 32, 64, 128)]
     args.sizes = [tuple(int(v) for v in s.split(":")) for s in sizes]
-    if args.regret_functions is None:
-        args.regret_functions = args.functions
     stem = "speed_search_quick" if args.quick else "speed_search"
     args.out = Path(args.out or HERE / "results" / f"{stem}.md")
     return args

@@ -93,7 +93,26 @@ class FastGaussianProcessRegressor(GaussianProcessRegressor):
 
 
 def default_gp(n_dims):
-    """skopt's default GP for ``n_dims`` continuous dimensions (Matern 5/2, ARD)."""
+    """skopt's default GP for ``n_dims`` continuous dimensions (Matern 5/2, ARD).
+
+    Parameters
+    ----------
+    n_dims : int
+        Number of input dimensions (one length scale each).
+
+    Returns
+    -------
+    skopt.learning.GaussianProcessRegressor
+        ``ConstantKernel * Matern(nu=2.5)`` with the bounds of
+        :mod:`~sklearn_lravae.search._gp`, Gaussian noise, ``normalize_y=True``
+        and 2 optimiser restarts, as ``skopt.Optimizer(base_estimator="GP")``.
+
+    Examples
+    --------
+    >>> gp = default_gp(3)
+    >>> gp.kernel.k2.length_scale_bounds, gp.n_restarts_optimizer
+    ([(0.01, 100.0), (0.01, 100.0), (0.01, 100.0)], 2)
+    """
     kernel = ConstantKernel(1.0, CONSTANT_BOUNDS) * Matern(
         length_scale=np.ones(n_dims), length_scale_bounds=[LENGTH_SCALE_BOUNDS] * n_dims, nu=2.5
     )
