@@ -39,6 +39,7 @@ def test_console_script():
     assert r.returncode == 0 and r.stdout.startswith("sklearn-lravae ")
 
 
+@pytest.mark.slow  # the demo in a subprocess: 33 s on the busy 2-core box
 def test_demo_quick(tmp_path):
     r = lravae("demo", "--quick", "--output", tmp_path / "d.png")
     assert r.returncode == 0, r.stderr
@@ -46,6 +47,7 @@ def test_demo_quick(tmp_path):
     assert (tmp_path / "d.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow  # five CLI subprocesses: 90 s on the busy 2-core box
 def test_numeric_fit_transform_sample_optimize(tmp_path):
     X = load_digits().data[:300] / 16
     header = ",".join(f"p{i}" for i in range(64))
@@ -81,6 +83,7 @@ def test_numeric_fit_transform_sample_optimize(tmp_path):
     assert f"best value {max(best, X[:5].sum(axis=1).max()):.6g}" in r.stdout
 
 
+@pytest.mark.slow  # six CLI subprocesses on SMILES: 2 min on the busy 2-core box
 def test_smiles_fit_transform_sample_optimize_resume(tmp_path):
     smiles = list(load_qm9(n_samples=300, random_state=0))
     smi = tmp_path / "mols.smi"  # header and a name column, as .smi files often have
