@@ -39,8 +39,13 @@ import torch
 
 from .._persistence import load, save
 from .._utils import atomic_write
+from ..reference import reference_from_state, reference_to_state
+from ._encode import LatentCodec
 
 __all__ = [
+    "checkpoint_search",
+    "restore_codec",
+    "save_search_model",
     "load_model",
     "load_state",
     "load_weights",
@@ -423,3 +428,52 @@ def remove_stale_models(directory, keep):
                 path.unlink()
             except OSError:
                 pass
+
+
+# ------------------------------------------------------------- a search's checkpoint
+def save_search_model(directory, state, estimator, vae, first=False):
+    """Save the search's estimator for ``state``'s retraining round; record it in ``state``.
+
+    The whole estimator is saved when :func:`sklearn_lravae.save` can store it
+    (and, on the first save, :func:`sklearn_lravae.load` can read it back);
+    otherwise only the VAE's weights (``state.model_kind = "weights"``).
+    """
+    state.model_file, state.model_kind = save_model(
+        directory, state.n_retrain_rounds, estimator, vae, allow_full=state.model_kind == "full"
+    )
+    if first and state.model_kind == "full":
+        try:  # a class outside the loader's allowlist only fails at load time
+            load_model(directory, state.model_file)
+        except (ValueError, TypeError):
+            state.model_kind = "weights"
+            save_search_model(directory, state, estimator, vae)
+
+
+def checkpoint_search(directory, state, codec, surrogates):
+    """Commit ``state`` (a SearchState) with the VAE's counters, reference and the GP state."""
+    if state.model_file is None:  # checkpoint set after fit
+        save_search_model(directory, state, codec.estimator, codec.vae)
+    net = codec.vae.get_network_state()
+    state.vae = {k: net[k] for k in ("n_fit_calls", "n_iter", "seed")}
+    state.reference = reference_to_state(codec.vae.reference)
+    state.surrogate = surrogates.state()
+    save_checkpoint(directory, state.to_dict())
+
+
+def restore_codec(directory, saved, estimator, objects):
+    """The search's estimator as checkpointed in ``saved`` (the body of ``state.json``).
+
+    The saved (retrained) estimator when it was saved whole; otherwise a copy of
+    ``estimator`` fitted on ``objects`` (as at the start of the run) into which
+    the saved weights, counters and reference are loaded.
+    """
+    if saved["model_kind"] == "full":  # the saved (retrained) estimator, no refit
+        return LatentCodec(load_model(directory, saved["model_file"]))
+    codec = LatentCodec.fitted_copy(estimator, objects)
+    load_weights(directory, saved["model_file"], codec.vae)
+    if saved.get("vae"):  # counters of checkpoints written before format 3.1
+        codec.vae.set_network_state(saved["vae"])
+    ref = reference_from_state(saved.get("reference"))
+    if ref is not None:
+        codec.vae.set_params(reference=ref)
+    return codec

@@ -46,6 +46,14 @@ class Evaluation(NamedTuple):
     message: str
     seconds: float
 
+    @classmethod
+    def told(cls, value):
+        """An evaluation made elsewhere and told to the search (NaN: a failure)."""
+        value = float(value)
+        if np.isfinite(value):
+            return cls(value, "ok", "", 0.0)
+        return cls(np.nan, "failed", "told NaN", 0.0)
+
 
 def is_empty_object(obj):
     """Whether a decoded object is missing (None or an empty string)."""

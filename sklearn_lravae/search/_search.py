@@ -11,8 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from skopt.utils import create_result
 from tqdm.auto import tqdm
 
-from ..reference import reference_from_state, reference_to_state
-from ._checkpoint import load_model, load_state, load_weights, save_checkpoint, save_model
+from ._checkpoint import checkpoint_search, load_state, restore_codec, save_search_model
 from ._encode import LatentCodec
 from ._evaluate import Evaluation, evaluate, object_key
 from ._failures import check_all_failed, warn_streak
@@ -181,7 +180,8 @@ class LatentBayesSearch(SearchParameters):
     history_ : list of dict
         One row per evaluation: ``iteration``, ``latent`` (as queried),
         ``object``, ``value`` (NaN on failure), ``status`` (``"ok"``,
-        ``"failed"``, ``"invalid"``, ``"timeout"``), ``message``, ``lre``
+        ``"failed"``, ``"invalid"``, ``"timeout"``, ``"crashed"``: the
+        object took its worker process down), ``message``, ``lre``
         (hard-decode LRE at query time), ``retrain_round``, ``time``.
     latents_ : ndarray of shape (n_initial + n_evaluated, n_components)
         Current latent coordinates of all observations (re-encoded after each
@@ -274,25 +274,13 @@ class LatentBayesSearch(SearchParameters):
         """Continue a checkpointed run: the saved estimator and observations."""
         self._train_objects = list(train_objects) if train_objects is not None else []
         objects = list(X)
-        if saved["model_kind"] == "full":  # the saved (retrained) estimator, no refit
-            codec = LatentCodec(load_model(self.checkpoint, saved["model_file"]))
-        else:  # weights into a (re)fitted copy of the user's estimator
-            codec = LatentCodec.fitted_copy(self.estimator, objects + self._train_objects)
-            load_weights(self.checkpoint, saved["model_file"], codec.vae)
-            if saved.get("vae"):  # counters of checkpoints written before format 3.1
-                codec.vae.set_network_state(saved["vae"])
-            ref = reference_from_state(saved.get("reference"))
-            if ref is not None:
-                codec.vae.set_params(reference=ref)
+        codec = restore_codec(self.checkpoint, saved, self.estimator, objects + self._train_objects)
         state = SearchState.from_dict(
             saved, objects, codec.n_components, source=f"checkpoint {self.checkpoint!r}"
         )
         self._use_codec(codec, surrogate_state=state.surrogate)
         self._state = state
-        if state.box is not None:
-            self._set_box(state.box)
-        else:  # a checkpoint written before boxes were stored
-            self._update_box()
+        self._update_box(state.box)  # None: a checkpoint written before boxes were stored
         if self._region is not None and state.trust_region is not None:
             self._region.set_state(state.trust_region)
 
@@ -374,12 +362,7 @@ class LatentBayesSearch(SearchParameters):
         Z, objects = self._codec.latents_and_objects(objects_or_latents, kind)
         if len(values) != len(objects):
             raise ValueError(f"values has {len(values)} entries for {len(objects)} objects.")
-        told = [
-            Evaluation(v, "ok", "", 0.0)
-            if np.isfinite(v)
-            else Evaluation(v, "failed", "told NaN", 0.0)
-            for v in values
-        ]
+        told = [Evaluation.told(v) for v in values]
         with hold_lock(self.checkpoint):
             self._record(Z, objects, told)
         return self
@@ -443,16 +426,13 @@ class LatentBayesSearch(SearchParameters):
         st.n_rejected += n_rejected
         return Z
 
-    def _update_box(self):
-        """The box for the current latent space (``bounds="data"``: from the encodings)."""
-        if not (isinstance(self.bounds, str) and self.bounds == "data"):
-            self._set_box(self._proposer.box)
-            return
-        train = self._codec.encode(self._train_objects) if self._train_objects else None
-        latents = self._state.latents if train is None else np.vstack([self._state.latents, train])
-        self._set_box(data_box(latents))
-
-    def _set_box(self, box):
+    def _update_box(self, box=None):
+        """Search in ``box``; by default the box for the current latent space."""
+        if box is None and isinstance(self.bounds, str):  # "data": from the encodings
+            train = [self._codec.encode(self._train_objects)] if self._train_objects else []
+            box = data_box(np.vstack([self._state.latents, *train]))
+        elif box is None:
+            box = self._proposer.box
         self._proposer.set_box(box)
         self.space_ = self._proposer.space
         self._state.box = np.asarray(box, dtype=float).tolist()
@@ -563,27 +543,7 @@ class LatentBayesSearch(SearchParameters):
 
     # -------------------------------------------------------------- checkpoints
     def _save_model(self, first=False):
-        st = self._state
-        st.model_file, st.model_kind = save_model(
-            self.checkpoint,
-            st.n_retrain_rounds,
-            self.estimator_,
-            self._codec.vae,
-            allow_full=st.model_kind == "full",
-        )
-        if first and st.model_kind == "full":
-            try:  # a class outside the loader's allowlist only fails at load time
-                load_model(self.checkpoint, st.model_file)
-            except (ValueError, TypeError):
-                st.model_kind = "weights"
-                self._save_model()
+        save_search_model(self.checkpoint, self._state, self.estimator_, self._codec.vae, first)
 
     def _save_checkpoint(self):
-        st = self._state
-        if st.model_file is None:  # checkpoint set after fit
-            self._save_model()
-        net = self._codec.vae.get_network_state()
-        st.vae = {k: net[k] for k in ("n_fit_calls", "n_iter", "seed")}
-        st.reference = reference_to_state(self._codec.vae.reference)
-        st.surrogate = self._surrogates.state()
-        save_checkpoint(self.checkpoint, st.to_dict())
+        checkpoint_search(self.checkpoint, self._state, self._codec, self._surrogates)
