@@ -18,11 +18,8 @@ pipeline, compose, decomposition, feature-selection and impute modules,
 """
 
 import functools
-import importlib
 import io
 import json
-import keyword
-import types
 import zipfile
 from pathlib import Path
 
@@ -32,6 +29,14 @@ import torch
 from packaging.version import InvalidVersion, Version
 from sklearn.base import BaseEstimator
 
+from ._allowlist import (
+    CORE_FACTORIES,
+    allowed_path,
+    check_attribute_name,
+    class_path,
+    is_builtin_core,
+    resolve,
+)
 from ._utils import atomic_write
 from ._version import __version__
 
@@ -39,18 +44,6 @@ __all__ = ["load", "save"]
 
 FORMAT = "sklearn-lravae-model"
 FORMAT_VERSION = 1
-ALLOWED_MODULE_PREFIXES = (
-    "sklearn_lravae.",
-    "sklearn.preprocessing.",
-    "sklearn.pipeline",
-    "sklearn.compose.",
-    "sklearn.decomposition.",
-    "sklearn.feature_selection.",
-    "sklearn.impute.",
-    "torch.optim.",
-)
-# Functions (not classes) that may appear in a saved ``module=`` factory.
-_CORE_FACTORIES = frozenset({"sklearn_lravae._network._build_straight_through"})
 
 
 class _Writer:
@@ -100,7 +93,7 @@ class _Writer:
         if isinstance(v, type) and issubclass(v, np.generic):
             return {"__nptype__": np.dtype(v).name}
         if isinstance(v, type):
-            return {"__type__": _allowed_path(v)}
+            return {"__type__": allowed_path(v)}
         if isinstance(v, np.dtype):
             return {"__dtype__": v.str}
         if isinstance(v, torch.device):
@@ -111,7 +104,7 @@ class _Writer:
 
         if isinstance(v, BaseReference):
             params = {k: self.encode(x) for k, x in v._params().items()}
-            return {"__reference__": _allowed_path(type(v)), "params": params}
+            return {"__reference__": allowed_path(type(v)), "params": params}
         raise TypeError(
             f"cannot save a value of type {type(v).__name__}; sklearn_lravae.save supports "
             "estimators, references, arrays and plain Python values."
@@ -121,11 +114,11 @@ class _Writer:
         """Encode ``LRAVAETransformer(module=...)``: built-in core factories by value."""
         if module is None:
             return None
-        if _is_builtin_core(module):
+        if is_builtin_core(module):
             if isinstance(module, type):
-                return {"__type__": _class_path(module)}
+                return {"__type__": class_path(module)}
             return {
-                "__partial__": _class_path(module.func),
+                "__partial__": class_path(module.func),
                 "args": [self.module(a) if callable(a) else self.encode(a) for a in module.args],
                 "keywords": {
                     k: self.module(a) if callable(a) else self.encode(a)
@@ -141,7 +134,7 @@ class _Writer:
 
         params = est.get_params(deep=False)
         state = {k: v for k, v in vars(est).items() if k not in params}
-        entry = {"__estimator__": _allowed_path(type(est))}
+        entry = {"__estimator__": allowed_path(type(est))}
         if isinstance(est, LRAVAETransformer):
             if params["callbacks"]:
                 raise TypeError(
@@ -186,80 +179,6 @@ def _plain(v):
 
 
 _SKIP = object()
-
-
-def _class_path(cls):
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _allowed_path(cls):
-    """Class path of ``cls``; TypeError at save time when load() would refuse it."""
-    path = _class_path(cls)
-    try:
-        _check_allowed(path)
-    except ValueError:
-        raise TypeError(
-            f"cannot save an object of class {path}: load() only accepts classes from "
-            "sklearn_lravae, scikit-learn's preprocessing/pipeline/compose/decomposition/"
-            "feature_selection/impute modules and torch.optim."
-        ) from None
-    return path
-
-
-def _is_builtin_core(module):
-    if isinstance(module, functools.partial):
-        fn = module.func
-        return (
-            _is_builtin_core(fn)
-            and all(_is_builtin_core(a) or not callable(a) for a in module.args)
-            and all(_is_builtin_core(a) or not callable(a) for a in module.keywords.values())
-        )
-    if isinstance(module, type):
-        return issubclass(module, torch.nn.Module) and module.__module__.startswith(
-            "sklearn_lravae."
-        )
-    return isinstance(module, types.FunctionType) and _class_path(module) in _CORE_FACTORIES
-
-
-def _check_allowed(path):
-    if not isinstance(path, str):
-        raise ValueError(f"malformed model file: class path {path!r} is not a string.")
-    module_name = path.rpartition(".")[0]
-    if not any(
-        (module_name + ".").startswith(p) or module_name == p.rstrip(".")
-        for p in ALLOWED_MODULE_PREFIXES
-    ):
-        raise ValueError(
-            f"refusing to load {path!r}: only classes from sklearn_lravae, scikit-learn "
-            "preprocessing/pipeline/compose/decomposition/feature_selection/impute modules "
-            "and torch.optim can be loaded."
-        )
-
-
-def _resolve(path, base=None, functions=frozenset()):
-    """Look up an allowlisted class (or one of ``functions``) by its dotted path."""
-    _check_allowed(path)
-    module_name, _, name = path.rpartition(".")
-    try:
-        obj = getattr(importlib.import_module(module_name), name, None)
-    except ImportError:
-        obj = None
-    if path in functions and callable(obj):
-        return obj
-    if not isinstance(obj, type) or (base is not None and not issubclass(obj, base)):
-        raise ValueError(f"refusing to load {path!r}: not an allowed class.")
-    return obj
-
-
-def _check_attribute_name(name):
-    if (
-        not isinstance(name, str)
-        or not name.isidentifier()
-        or keyword.iskeyword(name)
-        or (name.startswith("__") and name.endswith("__"))
-    ):
-        raise ValueError(f"malformed model file: bad attribute name {name!r}.")
-    return name
 
 
 class _Reader:
@@ -314,7 +233,7 @@ class _Reader:
         if "__slice__" in v:
             return slice(*(self.decode(x) for x in v["__slice__"]))
         if "__type__" in v:
-            return _resolve(v["__type__"])
+            return resolve(v["__type__"])
         if "__nptype__" in v:
             t = getattr(np, str(v["__nptype__"]), None)
             if not (isinstance(t, type) and issubclass(t, np.generic)):
@@ -330,7 +249,7 @@ class _Reader:
         if "__reference__" in v:
             from .reference import BaseReference
 
-            cls = _resolve(v["__reference__"], BaseReference)
+            cls = resolve(v["__reference__"], BaseReference)
             return cls(**{k: self.decode(x) for k, x in v["params"].items()})
         raise ValueError(f"malformed model file: unknown entry {sorted(v)}")
 
@@ -345,9 +264,9 @@ class _Reader:
                 )
             return self.module
         if "__type__" in v:
-            return _resolve(v["__type__"], torch.nn.Module)
+            return resolve(v["__type__"], torch.nn.Module)
         if "__partial__" in v:
-            fn = _resolve(v["__partial__"], torch.nn.Module, functions=_CORE_FACTORIES)
+            fn = resolve(v["__partial__"], torch.nn.Module, functions=CORE_FACTORIES)
             args = [self._module_arg(a) for a in v["args"]]
             kwargs = {k: self._module_arg(a) for k, a in v["keywords"].items()}
             return functools.partial(fn, *args, **kwargs)
@@ -361,7 +280,7 @@ class _Reader:
     def estimator(self, entry):
         from ._transformer import LRAVAETransformer
 
-        cls = _resolve(entry["__estimator__"], BaseEstimator)
+        cls = resolve(entry["__estimator__"], BaseEstimator)
         if not isinstance(entry["params"], dict) or not isinstance(entry["fitted"], dict):
             raise ValueError("malformed model file: params and fitted must be JSON objects.")
         raw = dict(entry["params"])
@@ -369,12 +288,12 @@ class _Reader:
         if issubclass(cls, LRAVAETransformer):
             module = self.decode_module(raw.pop("module", None))
             raw["module"] = None
-        params = {_check_attribute_name(k): self.decode(v) for k, v in raw.items()}
+        params = {check_attribute_name(k): self.decode(v) for k, v in raw.items()}
         if self.device is not None and issubclass(cls, LRAVAETransformer):
             params["device"] = self.device
         est = cls(**params)
         for k, v in entry["fitted"].items():
-            setattr(est, _check_attribute_name(k), self.decode(v))
+            setattr(est, check_attribute_name(k), self.decode(v))
         if not issubclass(cls, LRAVAETransformer):
             return _check_params(est, self.zf.filename)
         est.module = module

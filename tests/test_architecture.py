@@ -20,6 +20,7 @@ LAYERS = [
     ["reference", "_likelihood", "_network", "_loss"],
     ["_net"],
     ["_transformer", "_feature_extractor"],
+    ["_allowlist"],
     ["metrics", "_persistence", "datasets"],
     ["chem"],
     ["search"],
