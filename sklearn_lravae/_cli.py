@@ -263,10 +263,14 @@ def cmd_fit(args):
 
     _check_output(args.output, None)
     data = _read_data(args.data)
-    try:
-        hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
-    except ValueError:
-        raise CLIError(f"--hidden must be comma-separated integers, got {args.hidden!r}.") from None
+    hidden = args.hidden
+    if hidden != "auto":
+        try:
+            hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
+        except ValueError:
+            raise CLIError(
+                f"--hidden must be comma-separated integers or auto, got {args.hidden!r}."
+            ) from None
     common = dict(
         n_components=args.n_components,
         gamma=args.gamma,
@@ -281,7 +285,11 @@ def cmd_fit(args):
         verbose=2 if _progress(args) else 0,
     )
     if isinstance(data, list):
+        from ._likelihood import CategoricalLikelihood
         from .chem import SelfiesVectorizer, make_sequence_core, make_straight_through_core
+
+        if hidden == "auto" and (args.core == "gru" or args.straight_through):
+            hidden = CategoricalLikelihood.default_hidden_layer_sizes
 
         vec = SelfiesVectorizer(on_error="drop").fit(data)
         X = vec.transform(data)
@@ -508,7 +516,9 @@ def build_parser():
         help="numeric data: bernoulli if all values are in [0, 1], else gaussian (auto)",
     )
     p.add_argument(
-        "--hidden", default="256,128", help="hidden layer sizes, comma separated (256,128)"
+        "--hidden",
+        default="auto",
+        help="hidden layer sizes, comma separated; auto: 512,256 for SMILES, else 256,128 (auto)",
     )
     p.add_argument("--core", choices=["mlp", "gru"], default="mlp", help="SMILES: decoder type")
     p.add_argument(

@@ -69,9 +69,10 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         calls with ``set_params``.
     n_reference_samples : int, default=128
         Reference samples drawn fresh for every batch.
-    hidden_layer_sizes : tuple of int, default=(256, 128)
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
         Hidden sizes of the MLP encoder (positive integers); the decoder
-        mirrors them. Ignored when ``module`` is given.
+        mirrors them. ``"auto"``: ``(256, 128)``, or ``(512, 256)`` for
+        ``"categorical"`` data. Ignored when ``module`` is given.
     likelihood : {"gaussian", "bernoulli", "categorical"}, default="gaussian"
         Observation model: ``"gaussian"`` (learned per-feature scale) for any
         real data, ``"bernoulli"`` for data in [0, 1] (e.g. min-max scaled
@@ -181,7 +182,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             HasMethods(["sample"]),
         ],
         "n_reference_samples": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "n_categories": [
             StrOptions({"auto"}),
@@ -214,7 +215,7 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         beta="auto",
         reference=2.0,
         n_reference_samples=128,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes="auto",
         likelihood="gaussian",
         n_categories="auto",
         max_epochs="auto",
@@ -287,7 +288,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     def _validate_params(self):
         super()._validate_params()
-        check_hidden_layer_sizes(self.hidden_layer_sizes)  # "array-like" is not enough
+        if not isinstance(self.hidden_layer_sizes, str):  # "array-like" is not enough
+            check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _fit_new(self, X, sample_weight, epochs, exact):
         check_callbacks(self.callbacks, self.validation_fraction)
@@ -353,9 +355,9 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return self
 
     def _architecture_params(self):
-        hidden = None
-        if self.module is None:
-            hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        hidden = None if self.module is not None else self.hidden_layer_sizes
+        if hidden is not None and not isinstance(hidden, str):
+            hidden = check_hidden_layer_sizes(hidden)
         return {
             "n_components": int(self.n_components),
             "hidden_layer_sizes": hidden,
@@ -391,6 +393,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         names = ("module", "n_components", "hidden_layer_sizes", "validation_fraction")
         names += ("callbacks", "gamma", "n_reference_samples", "optimizer", "lr", "batch_size")
         params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
+        if isinstance(self.hidden_layer_sizes, str):  # "auto"
+            params["hidden_layer_sizes"] = lik.default_hidden_layer_sizes
         return make_net(
             n_features, lik, beta=self._beta(lik), reference=self.reference_,
             device=self.device, verbose=int(self.verbose), **params,

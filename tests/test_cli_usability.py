@@ -135,7 +135,7 @@ def digits_csv(tmp_path_factory):
         (["transform", "missing.lravae", "DATA", "-o", "z.parquet"], "unknown output type"),
         (["transform", "missing.lravae", "DATA", "-o", "no/dir/z.npy"], "does not exist"),
         (["sample", "missing.lravae", "-o", "s.npy", "--latent", "z.h5"], "--latent type"),
-        (["fit", "DATA", "-o", "no/dir/m.lravae"], "does not exist"),
+        (["fit", "missing.csv", "-o", "no/dir/m.lravae"], "does not exist"),
     ],
 )
 def test_output_checked_before_any_work(tmp_path, monkeypatch, capsys, digits_csv, argv, message):

@@ -104,11 +104,13 @@ def test_diverging_partial_fit_restores_the_weights(X):
     assert len(est.net_.history) == n_epochs and est.n_iter_ == 2
 
 
-# ------------------------------------------------------------------ beta="auto"
-def test_beta_auto_per_likelihood(X):
+# ------------------------------------------------------- beta and width "auto"
+def test_beta_and_width_auto_per_likelihood(X):
     onehot = np.eye(3)[np.random.RandomState(0).randint(3, size=(48, 4))].reshape(48, 12)
-    assert vae(max_epochs=1, likelihood="categorical").fit(onehot).beta_ == 0.01
-    assert vae(max_epochs=1, likelihood="bernoulli").fit(X).beta_ == 1.0
+    est = LRAVAETransformer(2, max_epochs=1, likelihood="categorical").fit(onehot)
+    assert est.beta_ == 0.01 and est.net_.module_.core.encoder[0].out_features == 512
+    est = LRAVAETransformer(2, max_epochs=1, likelihood="bernoulli").fit(X)
+    assert est.beta_ == 1.0 and est.net_.module_.core.encoder[0].out_features == 256
     est = vae(max_epochs=1).fit(X)
     assert est.beta == "auto" and est.beta_ == 1.0 == est.net_.beta
     est.set_params(beta=0.5).partial_fit(X, epochs=1)
