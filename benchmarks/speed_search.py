@@ -30,8 +30,8 @@ Usage::
     python benchmarks/speed_search.py --quick   # n in {100, 300}, d = 16, sines
     python benchmarks/speed_search.py           # the full grid
 
-``--quick`` took 9.9 min at a load average of ~11 on 2 cores, i.e. about
-2 min on an idle machine. The full grid (timing on ``sines`` and ``ackley``
+``--quick`` took 9.6-9.9 min at load averages of 9-12 on 2 cores (an
+estimated 2-3 min on an idle machine). The full grid (timing on ``sines`` and ``ackley``
 for n in {100, 300, 1000, 2000} and d in {16, 32, 64, 128}, stock skopt on
 ``sines`` up to n = 1000; regret on all three functions) needs roughly
 FULL_GRID_HOURS hours of an idle core (+-50 %, extrapolated from the quick run
@@ -521,7 +521,7 @@ def parse(argv=None):
     p.add_argument("--regret-d", type=int, default=16)
     p.add_argument("--regret-steps", type=int, default=50)
     p.add_argument("--regret-every", type=int, nargs="+", default=[1, 10], help="refit schedules")
-    p.add_argument("--timeout", type=int, default=6 * 3600, help="seconds per cell")
+    p.add_argument("--timeout", type=int, default=12 * 3600, help="seconds per cell")
     p.add_argument("--out", default=None, help="markdown path (JSON and PNG next to it)")
     p.add_argument("--cell", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
