@@ -189,7 +189,9 @@ class CNNFeatureExtractor(ClassifierMixin, TransformerMixin, BaseEstimator):
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"y has a single class {self.classes_[0]!r}: need at least two.")
+            raise ValueError(
+                f"y has 1 class ({self.classes_[0]!r}): a classifier needs at least two classes."
+            )
         self.image_shape_ = self._resolve_shape(X.shape[1])
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         devices = [self.device] if str(self.device).startswith("cuda") else []
@@ -248,7 +250,7 @@ class CNNFeatureExtractor(ClassifierMixin, TransformerMixin, BaseEstimator):
         features : ndarray of shape (n_samples, n_hidden)
             Hidden-layer activations (after ReLU).
         """
-        return self._predict_batches(X, self.module_.features)
+        return self._predict_batches(X, lambda x: self.module_.features(x))
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the logits).
@@ -278,7 +280,8 @@ class CNNFeatureExtractor(ClassifierMixin, TransformerMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # checks that the extractor is fitted
+        return self.classes_[np.argmax(proba, axis=1)]
 
     @property
     def _n_features_out(self):

@@ -121,32 +121,10 @@ EXPECTED_FAILED_CHECKS = {
     },
     "CNNFeatureExtractor": {
         **{name: _NOT_AN_IMAGE for name in _CNN_SHAPE_CHECKS},
-        # defects (reported): transform and predict read module_ / classes_ before
-        # check_is_fitted, so an unfitted extractor raises AttributeError
-        "check_estimators_unfitted": (
-            "known defect: unfitted predict/transform raise AttributeError, not NotFittedError"
-        ),
-        # the single-class error says "y has a single class ...: need at least two"
-        "check_fit2d_1sample": (
-            "known defect: the single-class message lacks the '1 class' / 'one class' wording"
-        ),
     },
     "LatentBayesSearch": {
         "check_n_features_in": _OBJECTS_NOT_FEATURES,
         "check_n_features_in_after_fitting": _OBJECTS_NOT_FEATURES,
-        # defects (reported): objects go through np.asarray(dtype=float) and list(X)
-        "check_complex_data": (
-            "known defect: complex X is cast to float (ComplexWarning), no ValueError"
-        ),
-        "check_estimator_sparse_array": (
-            "known defect: a sparse X fails without saying that sparse input is unsupported"
-        ),
-        "check_estimator_sparse_matrix": (
-            "known defect: a sparse X fails without saying that sparse input is unsupported"
-        ),
-        "check_estimator_sparse_tag": (
-            "known defect: a sparse X fails without saying that sparse input is unsupported"
-        ),
     },
 }
 

@@ -74,7 +74,7 @@ def test_cnn_rejects_bad_shapes(digits):
         CNNFeatureExtractor(n_filters=(4, 4, 4, 4)[:3], image_shape=(2, 32), max_epochs=0).fit(
             X_train, y_train
         )
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="1 class"):
         CNNFeatureExtractor(max_epochs=0).fit(X_train, np.zeros(len(X_train)))
     cnn = CNNFeatureExtractor(image_shape=(4, 16), max_epochs=0).fit(X_train, y_train)
     assert cnn.image_shape_ == (4, 16)

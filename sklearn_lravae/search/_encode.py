@@ -10,6 +10,7 @@ the upstream transform used to build retraining data.
 import copy
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
@@ -17,7 +18,30 @@ from sklearn.utils.validation import check_is_fitted
 from ..metrics import find_lravae
 from ._evaluate import is_empty_object
 
-__all__ = ["LatentCodec", "as_input", "robust_transform"]
+__all__ = ["LatentCodec", "as_input", "object_list", "robust_transform"]
+
+
+def object_list(X, name="X"):
+    """``X`` as a list of objects; sparse, complex and empty ``X`` are refused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae.search._encode import object_list
+    >>> len(object_list(np.zeros((3, 2)))), object_list(["CCO"])
+    (3, ['CCO'])
+    """
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix; LatentBayesSearch takes a sequence of objects: pass "
+            f"{name}.toarray() (or a list of SMILES strings)."
+        )
+    if np.iscomplexobj(X):
+        raise ValueError(f"Complex data not supported: {name} must hold real-valued objects.")
+    objects = list(X)
+    if not objects:
+        raise ValueError(f"{name} must hold at least one initial object.")
+    return objects
 
 
 def as_input(objects):

@@ -12,7 +12,7 @@ from skopt.utils import create_result
 from tqdm.auto import tqdm
 
 from ._checkpoint import checkpoint_search, load_state, restore_codec, save_search_model
-from ._encode import LatentCodec
+from ._encode import LatentCodec, object_list
 from ._evaluate import Evaluation, evaluate, object_key
 from ._failures import check_all_failed, warn_streak
 from ._lock import hold_lock
@@ -249,9 +249,7 @@ class LatentBayesSearch(SearchParameters):
 
     def _start(self, X, y, train_objects):
         """A new run: fit/copy the estimator, evaluate or take ``y``, encode ``X``."""
-        objects = list(X)
-        if not objects:
-            raise ValueError("X must hold at least one initial object.")
+        objects = object_list(X)
         self._train_objects = list(train_objects) if train_objects is not None else []
         self._use_codec(LatentCodec.fitted_copy(self.estimator, objects + self._train_objects))
         self._codec.check_widths(objects, name="X")
@@ -273,7 +271,7 @@ class LatentBayesSearch(SearchParameters):
     def _resume(self, X, train_objects, saved):
         """Continue a checkpointed run: the saved estimator and observations."""
         self._train_objects = list(train_objects) if train_objects is not None else []
-        objects = list(X)
+        objects = object_list(X)
         codec = restore_codec(self.checkpoint, saved, self.estimator, objects + self._train_objects)
         state = SearchState.from_dict(
             saved, objects, codec.n_components, source=f"checkpoint {self.checkpoint!r}"
