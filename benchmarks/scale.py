@@ -55,14 +55,31 @@ def _vm_hwm_mib():
 
 
 def _children_usage():
-    """Largest peak RSS (MiB) and total CPU s of the finished child processes (workers)."""
+    """Largest peak RSS (MiB) of the live child processes (the joblib workers), and the CPU
+    seconds of all children once they have ended.
+
+    The peak is each child's own ``VmHWM``, read before the workers end: the
+    ``ru_maxrss`` of ``RUSAGE_CHILDREN`` would count the parent's pages that a
+    fork-then-exec child holds for an instant.
+    """
     import resource
 
     from joblib.externals.loky import get_reusable_executor
 
-    get_reusable_executor().shutdown(wait=True)  # workers end, so they are counted
+    peak = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) != os.getpid():
+                continue
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+        hwm = [int(line.split()[1]) for line in status if line.startswith("VmHWM:")]
+        peak = max([peak, *(h / 1024 for h in hwm)])
+    get_reusable_executor().shutdown(wait=True)  # workers end, so their CPU is counted
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return peak, usage.ru_utime + usage.ru_stime
 
 
 def _read_smiles(n, path=DATA):
@@ -281,8 +298,11 @@ def main():
 
 
 def _merge(old, new):
-    done = {(r["cell"], r.get("n")) for r in new["rows"]}
-    kept = [r for r in old["rows"] if (r["cell"], r.get("n")) not in done]
+    def key(row):
+        return row["cell"], row.get("n"), row.get("n_jobs")
+
+    done = {key(r) for r in new["rows"]}
+    kept = [r for r in old["rows"] if key(r) not in done]
     earlier = [*old.get("earlier_info", []), old["info"]]
     return {"info": new["info"], "earlier_info": earlier, "rows": kept + new["rows"]}
 
@@ -346,48 +366,8 @@ def write_report(results, stem):
         "| peak MiB (above imports) | worker peak MiB | output | float32 one-hot would be |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
-    for n_jobs, points in series.items():
-        for n, times, above, cells in points:
-            r = cells[0]
-            cpu = _median([c["cpu_s"] for c in cells])
-            worker_cpu = _median([c["worker_cpu_s"] for c in cells])
-            span = f" ({min(times):.1f}-{max(times):.1f})" if len(times) > 1 else ""
-            worker = f"{r['worker_peak_mib']:.0f}" if r.get("worker_peak_mib") else "-"
-            lines.append(
-                f"| {n:,} | {n_jobs} | {r['read_s']:.1f} | {_median(times):.1f}{span} "
-                f"| {n / _median(times):,.0f} | {cpu:.1f} + {worker_cpu:.1f} "
-                f"| {base + _median(above):.0f} "
-                f"({_median(above):.0f}) | {worker} | {r['dtype']} {tuple(r['shape'])}, "
-                f"{r['out_bytes'] / 2**20:.1f} MiB | {r['float32_onehot_bytes'] / 2**30:.2f} GiB |"
-            )
-    lines += ["", "Fitted log-log slopes (time or memory ~ n^slope):", ""]
-    for n_jobs, points in series.items():
-        t = _slope([(n, _median(v)) for n, v, _, _ in points])
-        m = _slope([(n, max(_median(a), 1.0)) for n, _, a, _ in points])
-        lines.append(
-            f"- n_jobs={n_jobs}: vectorise time slope {t:.2f}, peak RSS above imports slope {m:.2f}"
-        )
-    if 1 in series and 2 in series:
-        speedups = {
-            n: _median(v1) / _median(v2)
-            for (n, v1, _, _), (m, v2, _, _) in zip(series[1], series[2])
-            if n == m
-        }
-        lines.append(
-            "- n_jobs=2 speed-up (wall, medians): "
-            + ", ".join(f"{s:.2f}x at {n:,}" for n, s in speedups.items())
-        )
-        estimates = {
-            n: _median([c["cpu_s"] for c in c1])
-            / (_median([c["cpu_s"] for c in c2]) + _median([c["worker_cpu_s"] for c in c2]) / 2)
-            for (n, _, _, c1), (m, _, _, c2) in zip(series[1], series[2])
-            if n == m
-        }
-        lines.append(
-            "- n_jobs=2 speed-up on 2 free cores, estimated from CPU seconds (n_jobs=1 CPU / "
-            "(cell CPU + workers CPU / 2), i.e. the workers split the work evenly and nothing "
-            "else runs): " + ", ".join(f"{s:.2f}x at {n:,}" for n, s in estimates.items())
-        )
+    lines += _table_lines(series, base) + _slope_lines(series)
+    lines += _extrapolation_lines(series)
     lines += _speed_lines(rows)
     lines += [
         "",
@@ -399,6 +379,74 @@ def write_report(results, stem):
     ]
     Path(f"{stem}.md").write_text("\n".join(lines))
     _plot(series, f"{stem}.png")
+
+
+def _cpu(cells, key="total"):
+    """Median CPU seconds of repeated cells: of the cell, its workers, or both."""
+    parts = {"cell": ("cpu_s",), "workers": ("worker_cpu_s",), "total": ("cpu_s", "worker_cpu_s")}
+    return _median([sum(c[k] for k in parts[key]) for c in cells])
+
+
+def _table_lines(series, base):
+    lines = []
+    for n_jobs, points in series.items():
+        for n, times, above, cells in points:
+            r, t = cells[0], _median(times)
+            span = f" ({min(times):.1f}-{max(times):.1f})" if len(times) > 1 else ""
+            worker = f"{r['worker_peak_mib']:.0f}" if r.get("worker_peak_mib") else "-"
+            lines.append(
+                f"| {n:,} | {n_jobs} | {r['read_s']:.1f} | {t:.1f}{span} | {n / t:,.0f} "
+                f"| {_cpu(cells, 'cell'):.1f} + {_cpu(cells, 'workers'):.1f} "
+                f"| {base + _median(above):.0f} ({_median(above):.0f}) | {worker} "
+                f"| {r['dtype']} {tuple(r['shape'])}, {r['out_bytes'] / 2**20:.1f} MiB "
+                f"| {r['float32_onehot_bytes'] / 2**30:.2f} GiB |"
+            )
+    return lines
+
+
+def _slope_lines(series):
+    lines = ["", "Fitted log-log slopes (time or memory ~ n^slope):", ""]
+    for n_jobs, points in series.items():
+        t = _slope([(n, _median(v)) for n, v, _, _ in points])
+        c = _slope([(n, _cpu(cells)) for n, _, _, cells in points])
+        m = _slope([(n, max(_median(a), 1.0)) for n, _, a, _ in points])
+        lines.append(
+            f"- n_jobs={n_jobs}: vectorise wall time slope {t:.2f}, CPU seconds slope {c:.2f}, "
+            f"peak RSS above imports slope {m:.2f}"
+        )
+    if 1 in series and 2 in series:
+        pairs = [(a, b) for a, b in zip(series[1], series[2]) if a[0] == b[0]]
+        wall = [(a[0], _median(a[1]) / _median(b[1])) for a, b in pairs]
+        est = [
+            (a[0], _cpu(a[3]) / (_cpu(b[3], "cell") + _cpu(b[3], "workers") / 2)) for a, b in pairs
+        ]
+        lines += [
+            "- n_jobs=2 speed-up (wall, medians): "
+            + ", ".join(f"{s:.2f}x at {n:,}" for n, s in wall),
+            "- n_jobs=2 speed-up on 2 free cores, estimated from CPU seconds (n_jobs=1 CPU / "
+            "(cell CPU + workers CPU / 2), i.e. the workers split the work evenly and nothing "
+            "else runs): " + ", ".join(f"{s:.2f}x at {n:,}" for n, s in est),
+        ]
+    return lines
+
+
+def _extrapolation_lines(series):
+    """Linear extrapolation of the largest measured cell to all of MOSES, if not measured."""
+    if any(n >= N_MOSES for points in series.values() for n, *_ in points):
+        return []
+    lines = []
+    for n_jobs, points in series.items():
+        n, times, above, cells = points[-1]
+        f = N_MOSES / n
+        cpu = _cpu(cells, "cell") + _cpu(cells, "workers") / n_jobs
+        lines.append(
+            f"- not measured: the 1.58M cell with n_jobs={n_jobs}, extrapolated linearly from "
+            f"{n:,}: {_median(times) * f / 60:.0f} min wall at that load, "
+            f"{cpu * f / 60:.0f} min on {n_jobs} free core(s) (CPU-based), "
+            f"{_median(above) * f:.0f} MiB above imports at most (memory grew more slowly "
+            "than n so far)"
+        )
+    return lines
 
 
 def _speed_lines(rows):
