@@ -26,7 +26,7 @@ __all__ = [
     "latent_reconstruction_error",
     "lravae_loss",
     "monte_carlo_elbo",
-    "negative_elbo",
+    "elbo_terms",
 ]
 
 
@@ -67,13 +67,14 @@ def latent_reconstruction_error(module, z, decode="mean"):
     return (z - mu).pow(2).sum(-1)
 
 
-def negative_elbo(module, x, out, mu, logvar, beta):
-    """Per-sample ``-ELBO`` terms for one reparameterised draw.
+def elbo_terms(module, x, out, mu, logvar):
+    """Per-sample terms of ``-ELBO`` for one reparameterised draw.
 
     Returns
     -------
     nll, kl : torch.Tensor of shape (n,)
-        ``-log p(x|z)`` and ``KL(q(z|x) || p(z))``; ``-ELBO = nll + beta * kl``.
+        ``-log p(x|z)`` and ``KL(q(z|x) || p(z))``; the caller weighs them:
+        ``-ELBO = nll + beta * kl``.
     """
     nll = -module.likelihood.log_prob(x, out)
     return nll, kl_divergence(mu, logvar)
@@ -104,7 +105,7 @@ def lravae_loss(module, x, forward_out, z_ref, *, gamma, beta, sample_weight=Non
     LossTerms
     """
     out, mu, logvar, _ = forward_out
-    nll, kl = negative_elbo(module, x, out, mu, logvar, beta)
+    nll, kl = elbo_terms(module, x, out, mu, logvar)
     neg_elbo = nll + beta * kl
     if sample_weight is None:
         loss = neg_elbo.mean()
@@ -140,6 +141,6 @@ def monte_carlo_elbo(module, x, eps):
     total = torch.zeros(len(x), dtype=torch.float64, device=x.device)
     for e in eps:
         z = mu + torch.exp(0.5 * logvar) * e
-        nll, kl = negative_elbo(module, x, module.decode(z), mu, logvar, beta=1.0)
+        nll, kl = elbo_terms(module, x, module.decode(z), mu, logvar)
         total += nll.double() + kl.double()
     return -total / len(eps)

@@ -1,8 +1,8 @@
 """Gaussian-process surrogate with warm-started, occasionally refitted hyperparameters.
 
 scikit-optimize's GP re-optimises its kernel hyperparameters (with restarts)
-on every ``tell``, which dominates the cost of a step (~10-17 s at 300 points
-in 32 dimensions on a 2-core machine). :class:`SurrogateManager` instead fits
+on every ``tell``, which dominates the cost of a step (see the speed benchmark
+in the documentation). :class:`SurrogateManager` instead fits
 the hyperparameters only every ``refit_every`` observations, with
 :func:`~sklearn_lravae.search._gp.fit_gp_hyperparameters` (the same model and
 bounds, maximum marginal likelihood in torch with an analytic gradient,
