@@ -221,11 +221,11 @@ def check_callbacks(callbacks, validation_fraction):
             )
 
 
-#: Optimiser steps below which ``max_epochs="auto"`` does not stop on a plateau.
-AUTO_MIN_STEPS = 2_000
-#: ``max_epochs="auto"``: at most this many epochs, or as many as AUTO_MAX_STEPS need.
-AUTO_MAX_EPOCHS = 500
-AUTO_MAX_STEPS = 20_000
+#: Optimiser steps before ``max_epochs="auto"`` may stop on a plateau: small data
+#: sets have few, noisy mini-batches per epoch (digits: 11 of 128 samples).
+AUTO_MIN_STEPS = 1_000
+#: ``max_epochs="auto"``: at most this many epochs (and at least AUTO_MIN_STEPS steps).
+AUTO_MAX_EPOCHS = 200
 #: ``n_iter_no_change="auto"`` with ``max_epochs="auto"``.
 AUTO_N_ITER_NO_CHANGE = 10
 
@@ -237,13 +237,12 @@ def auto_epochs(n_batches):
     --------
     >>> from sklearn_lravae._net import auto_epochs
     >>> auto_epochs(11)  # digits: 1,347 samples in batches of 128
-    (182, 1819)
-    >>> auto_epochs(79)  # 10,000 molecules
-    (26, 500)
+    (91, 200)
+    >>> auto_epochs(1)  # up to 128 samples
+    (1000, 1000)
     """
-    n_batches = max(int(n_batches), 1)
-    max_epochs = max(AUTO_MAX_EPOCHS, -(-AUTO_MAX_STEPS // n_batches))
-    return min(-(-AUTO_MIN_STEPS // n_batches), max_epochs), max_epochs
+    min_epochs = -(-AUTO_MIN_STEPS // max(int(n_batches), 1))
+    return min_epochs, max(AUTO_MAX_EPOCHS, min_epochs)
 
 
 def schedule(epochs, n_iter_no_change, n_batches, exact=False):
@@ -257,7 +256,7 @@ def schedule(epochs, n_iter_no_change, n_batches, exact=False):
     --------
     >>> from sklearn_lravae._net import schedule
     >>> schedule("auto", "auto", n_batches=79), schedule(30, "auto", n_batches=79)
-    ((500, 26, 10), (30, 0, None))
+    ((200, 13, 10), (30, 0, None))
     """
     if exact:
         return epochs, 0, None

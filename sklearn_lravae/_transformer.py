@@ -85,8 +85,8 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         Training length of :meth:`fit`, and of :meth:`partial_fit` unless
         ``epochs`` is given. ``"auto"``: train until the loss stops improving
         (the plateau rule of ``tol`` and ``n_iter_no_change``), but for at
-        least 2,000 optimiser steps and at most 500 epochs, or as many as
-        20,000 steps need on small data; a
+        least 1,000 optimiser steps (mini-batches) and at most 200 epochs
+        (or those 1,000 steps, on data of a few batches); a
         :class:`~sklearn.exceptions.ConvergenceWarning` says when the
         ceiling was reached first. An int: the ceiling; without
         ``n_iter_no_change`` exactly that many epochs run (skorch callbacks

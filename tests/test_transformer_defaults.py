@@ -60,7 +60,6 @@ def test_auto_max_epochs_uses_the_rule_with_minimum_steps_and_ceiling(X, monkeyp
     # tiny budgets so that the test is fast: 3 batches per epoch here
     monkeypatch.setattr(net_module, "AUTO_MIN_STEPS", 15)  # 5 epochs
     monkeypatch.setattr(net_module, "AUTO_MAX_EPOCHS", 8)
-    monkeypatch.setattr(net_module, "AUTO_MAX_STEPS", 1)
     with pytest.warns(ConvergenceWarning, match="max_epochs=8"):
         est = vae(tol=0.9).fit(X)  # the rule needs 10 epochs without improvement
     assert est.n_iter_ == 8  # ... so the ceiling stopped it
