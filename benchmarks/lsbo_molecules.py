@@ -382,6 +382,24 @@ def main(argv=None):
         if (t, s, m) not in done
     ]
     log(f"{len(cells)} cells to run ({len(done)} done before)")
+    prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+
+    def write_meta(runtime_s):
+        meta = dict(
+            cfg=cfg,
+            vae_config=VAE_CONFIGS[cfg["vae"]],
+            gamma=GAMMA,
+            vae_info={str(k): v for k, v in infos.items()},
+            runtime_s=prev.get("runtime_s", 0.0) + runtime_s,
+            machine=f"{platform.machine()}, {os.cpu_count()} cores (shared), 1 thread per "
+            f"worker, {a.jobs} workers",
+            note=" ".join(x for x in (prev.get("note", ""), a.note) if x),
+            date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        )
+        meta_path.write_text(json.dumps(meta, indent=1))
+        return meta
+
+    write_meta(0.0)  # so that --report-only works while the run goes on
     pool_kw = {"max_tasks_per_child": 1} if a.fresh_workers else {}
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=a.jobs, mp_context=ctx, **pool_kw) as ex:
@@ -397,19 +415,7 @@ def main(argv=None):
                 fh.write(json.dumps(rec) + "\n")
             vals = [v for v in rec["values"] if v is not None]
             log(f"{c}: best new {max(vals, default=float('nan')):.3f} {rec['wall_s']:.0f}s")
-    prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    meta = dict(
-        cfg=cfg,
-        vae_config=VAE_CONFIGS[cfg["vae"]],
-        gamma=GAMMA,
-        vae_info={str(k): v for k, v in infos.items()},
-        runtime_s=prev.get("runtime_s", 0.0) + time.perf_counter() - t0,
-        machine=f"{platform.machine()}, {os.cpu_count()} cores (shared), 1 thread per worker, "
-        f"{a.jobs} workers",
-        note=" ".join(x for x in (prev.get("note", ""), a.note) if x),
-        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    )
-    meta_path.write_text(json.dumps(meta, indent=1))
+    meta = write_meta(time.perf_counter() - t0)
     write_report(out, meta, RESULTS, tag)
     log(f"done in {time.perf_counter() - t0:.0f}s")
 
