@@ -24,7 +24,7 @@ LAYERS = [
     ["metrics", "_persistence", "datasets"],
     ["chem"],
     ["search"],
-    ["_demo", "_cli", "__main__", "__init__"],
+    ["_demo", "_cli", "_cli_commands", "_cli_io", "__main__", "__init__"],
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 MAX_MODULE_LINES = 550

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from sklearn_lravae import chem
-from sklearn_lravae._cli import CLIError, _objective
+from sklearn_lravae._cli_commands import resolve_objective as _objective
+from sklearn_lravae._cli_io import CLIError
 
 from ._reference import as_array, reference
 
