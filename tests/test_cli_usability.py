@@ -52,11 +52,6 @@ def test_cli_module_imports_nothing_heavy_for_help():
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
 
-@pytest.mark.xfail(
-    reason="needs a lazy sklearn_lravae/__init__.py (PEP 562 __getattr__), which imports "
-    "every subpackage eagerly today",
-    strict=False,
-)
 def test_help_does_not_import_torch():
     out = _run_python(
         """
