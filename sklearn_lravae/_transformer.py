@@ -4,34 +4,26 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._likelihood import LIKELIHOODS, make_likelihood
+from ._likelihood import make_likelihood
 from ._loss import latent_reconstruction_error, monte_carlo_elbo
 from ._net import (
-    check_callbacks,
-    check_hidden_layer_sizes,
-    flush_denormal,
     load_network_state,
-    make_net,
-    run_training,
-    schedule,
 )
-from ._utils import batched_inference, check_device
+from ._transformer_params import TransformerParameters
+from ._transformer_training import TrainingMixin
+from ._utils import batched_inference
 from .reference import check_reference
 
 __all__ = ["LRAVAETransformer"]
 
 
-class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class LRAVAETransformer(
+    TrainingMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, TransformerParameters
+):
     """Latent Reconstruction-Aware VAE as a scikit-learn transformer.
 
     Trains a variational autoencoder with the LRA-VAE objective
@@ -173,87 +165,6 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     (3,)
     """
 
-    _parameter_constraints = {
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
-        "gamma": [Interval(numbers.Real, 0, None, closed="left")],
-        "beta": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "reference": [
-            Interval(numbers.Real, 0, None, closed="neither"),
-            HasMethods(["sample"]),
-        ],
-        "n_reference_samples": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "n_categories": [
-            StrOptions({"auto"}),
-            Interval(numbers.Integral, 2, None, closed="left"),
-        ],
-        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "n_iter_no_change": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-            None,
-        ],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "optimizer": [type],
-        "module": [None, callable],
-        "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
-        "callbacks": [None, list],
-        "device": [str, torch.device],
-        "flush_denormal": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(
-        self,
-        n_components=16,
-        *,
-        gamma=0.1,
-        beta="auto",
-        reference=2.0,
-        n_reference_samples=128,
-        hidden_layer_sizes="auto",
-        likelihood="gaussian",
-        n_categories="auto",
-        max_epochs="auto",
-        tol=1e-4,
-        n_iter_no_change="auto",
-        batch_size=128,
-        lr=1e-3,
-        optimizer=torch.optim.Adam,
-        module=None,
-        validation_fraction=None,
-        callbacks=None,
-        device="cpu",
-        flush_denormal=False,
-        random_state=None,
-        verbose=0,
-    ):
-        self.n_components = n_components
-        self.gamma = gamma
-        self.beta = beta
-        self.reference = reference
-        self.n_reference_samples = n_reference_samples
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.likelihood = likelihood
-        self.n_categories = n_categories
-        self.max_epochs = max_epochs
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.module = module
-        self.validation_fraction = validation_fraction
-        self.callbacks = callbacks
-        self.device = device
-        self.flush_denormal = flush_denormal
-        self.random_state = random_state
-        self.verbose = verbose
-
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -285,26 +196,6 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             If the plateau rule is on and ``max_epochs`` ran out first.
         """
         return self._fit_new(X, sample_weight, self.max_epochs, exact=False)
-
-    def _validate_params(self):
-        super()._validate_params()
-        if not isinstance(self.hidden_layer_sizes, str):  # "array-like" is not enough
-            check_hidden_layer_sizes(self.hidden_layer_sizes)
-
-    def _fit_new(self, X, sample_weight, epochs, exact):
-        check_callbacks(self.callbacks, self.validation_fraction)
-        X, lik = self._validate_fit_input(X, reset=True)
-        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        self.n_fit_calls_ = 0
-        self.n_iter_ = 0
-        self.n_components_ = int(self.n_components)
-        self._architecture = self._architecture_params()
-        try:
-            self._train(X, sample_weight, epochs, exact=exact, likelihood=lik)
-        except ValueError:
-            vars(self).pop("net_", None)  # diverged: no half-trained network is kept
-            raise
-        return self
 
     def partial_fit(self, X, y=None, sample_weight=None, epochs=None):
         """Continue training (initialising first if needed).
@@ -353,87 +244,6 @@ class LRAVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         X, _ = self._validate_fit_input(X, reset=False)
         self._train(X, sample_weight, epochs, exact=exact)
         return self
-
-    def _architecture_params(self):
-        hidden = None if self.module is not None else self.hidden_layer_sizes
-        if hidden is not None and not isinstance(hidden, str):
-            hidden = check_hidden_layer_sizes(hidden)
-        return {
-            "n_components": int(self.n_components),
-            "hidden_layer_sizes": hidden,
-            "likelihood": self.likelihood,
-            "n_categories": self.n_categories,
-        }
-
-    def _check_architecture(self):
-        fitted = getattr(self, "_architecture", None)
-        if fitted is None:  # restored from an older model file
-            self._architecture = fitted = self._architecture_params()
-        for name, value in self._architecture_params().items():
-            if value != fitted[name]:
-                raise ValueError(
-                    f"{name} was changed from {fitted[name]!r} to {value!r} after fit; "
-                    "partial_fit continues the fitted network, whose architecture cannot "
-                    f"change. Call fit to train a new network, or set {name} back."
-                )
-
-    def _validate_fit_input(self, X, reset):
-        """Validated ``X`` and the likelihood it is modelled with."""
-        X = validate_data(
-            self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
-        )
-        if reset:
-            lik = make_likelihood(self.likelihood, X.shape[1], self.n_categories, X)
-        else:
-            lik = self.net_.module_.likelihood
-        lik.check_data(X)
-        return X, lik
-
-    def _make_net(self, n_features, lik):
-        names = ("module", "n_components", "hidden_layer_sizes", "validation_fraction")
-        names += ("callbacks", "gamma", "n_reference_samples", "optimizer", "lr", "batch_size")
-        params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
-        if isinstance(self.hidden_layer_sizes, str):  # "auto"
-            params["hidden_layer_sizes"] = lik.default_hidden_layer_sizes
-        return make_net(
-            n_features, lik, beta=self._beta(lik), reference=self.reference_,
-            device=self.device, verbose=int(self.verbose), **params,
-        )  # fmt: skip
-
-    def _beta(self, lik):
-        return float(lik.default_beta if self.beta == "auto" else self.beta)
-
-    def _train(self, X, sample_weight, epochs, exact, likelihood=None):
-        """Train; a new network is built for ``likelihood`` when given."""
-        check_device(self.device)
-        self.reference_ = check_reference(self.reference)
-        self.reference_._check_dim(self.n_components_)
-        Xt = X.astype(np.float32, copy=False)
-        data = Xt
-        if sample_weight is not None:
-            w = _check_sample_weight(sample_weight, X, dtype=np.float32)
-            data = {"x": Xt, "sample_weight": w}
-        n_train = len(X) - int(np.ceil(len(X) * (self.validation_fraction or 0.0)))
-        n_batches = np.ceil(max(n_train, 1) / self.batch_size)
-        max_epochs, min_epochs, rule = schedule(epochs, self.n_iter_no_change, n_batches, exact)
-        seed = int(np.random.SeedSequence([self._seed, self.n_fit_calls_]).generate_state(1)[0])
-        self.n_fit_calls_ += 1
-        devices = [self.device] if str(self.device).startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices), flush_denormal(self.flush_denormal):
-            torch.manual_seed(seed)
-            if likelihood is not None:
-                self.net_ = self._make_net(X.shape[1], likelihood)
-                self.net_.initialize()
-            net = self.net_
-            self.beta_ = self._beta(net.module_.likelihood)
-            net.gamma, net.beta, net.verbose = self.gamma, self.beta_, int(self.verbose)
-            net.reference = self.reference_
-            net.n_reference_samples = self.n_reference_samples
-            if net.lr != self.lr:
-                net.set_params(lr=self.lr)
-            self.n_iter_ += run_training(
-                net, data, max_epochs, tol=self.tol, n_iter_no_change=rule, min_epochs=min_epochs
-            )
 
     # ----------------------------------------------------------- state interface
     def get_network_state(self):

@@ -19,7 +19,7 @@ LAYERS = [
     ["_version", "_utils"],
     ["reference", "_likelihood", "_network", "_loss"],
     ["_net"],
-    ["_transformer", "_feature_extractor"],
+    ["_transformer", "_transformer_params", "_transformer_training", "_feature_extractor"],
     ["_allowlist"],
     ["metrics", "_persistence", "datasets"],
     ["chem"],
