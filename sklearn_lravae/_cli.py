@@ -26,7 +26,7 @@ EPILOG = """\
 examples:
   lravae demo                                   # digits: gamma=0 vs gamma>0, writes a PNG
   lravae fit data.csv --gamma 0.1 --n-components 8 -o model.lravae
-  lravae fit molecules.smi --n-components 16 --beta 0.01 --core gru -o mol.lravae
+  lravae fit molecules.smi --core gru -o mol.lravae
   lravae transform model.lravae data.csv -o latents.npy
   lravae sample mol.lravae -n 100 --scale 2 -o samples.smi
   lravae optimize mol.lravae --objective qed --initial molecules.smi \\
@@ -126,11 +126,11 @@ def build_parser():
     p = add(
         "fit",
         "fit an LRA-VAE (or a SELFIES pipeline for SMILES) and save it",
-        "lravae fit data.csv --gamma 0.1 --n-components 8 --max-epochs 50 -o model.lravae",
+        "lravae fit data.csv --gamma 0.1 --n-components 8 -o model.lravae",
     )
     p.add_argument("data", help="numeric .csv/.npy, or SMILES .smi/.csv")
     p.add_argument("-o", "--output", required=True, help="model file to write (.lravae)")
-    p.add_argument("--n-components", type=positive_int, default=16, help="latent dimension (16)")
+    p.add_argument("--n-components", type=positive_int, default=32, help="latent dimension (32)")
     p.add_argument("--gamma", type=non_negative_float, default=0.1, help="LRE weight (0.1)")
     p.add_argument(
         "--beta",

@@ -177,7 +177,7 @@ def cmd_sample(args):
     check_output(args.output, SMILES_OUTPUTS if molecules else NUMERIC_OUTPUTS)
     vae = find_lravae(model)
     rng = np.random.RandomState(args.random_state)
-    Z = args.scale * rng.standard_normal((args.n_samples, vae.n_components))
+    Z = args.scale * rng.standard_normal((args.n_samples, vae.n_components_))
     X = model.inverse_transform(Z)
     write_output(args.output, [str(s) for s in X] if molecules else X)
     if args.latent:
@@ -229,7 +229,7 @@ def cmd_optimize(args):
         vae = find_lravae(model)
         rng = np.random.RandomState(args.random_state)
         initial = list(
-            model.inverse_transform(rng.standard_normal((args.n_initial, vae.n_components)))
+            model.inverse_transform(rng.standard_normal((args.n_initial, vae.n_components_)))
         )
     train = None
     if args.train is not None:

@@ -57,7 +57,7 @@ class TransformerParameters(BaseEstimator):
 
     def __init__(
         self,
-        n_components=16,
+        n_components=32,
         *,
         gamma=0.1,
         beta="auto",
