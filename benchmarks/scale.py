@@ -386,11 +386,14 @@ def write_report(results, stem):
         'on_error="drop", n_jobs=...).fit_transform` them. Peak RSS is the cell\'s `VmHWM`; '
         f"the imports alone (torch, RDKit, sklearn) take {base:.0f} MiB, shown as 'above imports'. "
         "With n_jobs=2 each joblib worker is a separate process: its own peak is in the last "
-        "column. Times are medians over the repeats (range in brackets).",
+        "column. Times are medians over the repeats (range in brackets). The last column is "
+        "the 1-minute load average before each repeat: rows measured at different loads do "
+        "not compare in wall time (CPU seconds do, within about 20% on this shared machine).",
         "",
         "| n | n_jobs | read s | vectorise s | molecules/s | CPU s (cell + workers) "
-        "| peak MiB (above imports) | worker peak MiB | output | float32 one-hot would be |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| peak MiB (above imports) | worker peak MiB | output | float32 one-hot would be "
+        "| load (1 min) before |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
     ]
     lines += _table_lines(series, base) + _slope_lines(series)
     lines += _extrapolation_lines(series)
@@ -425,7 +428,8 @@ def _table_lines(series, base):
                 f"| {_cpu(cells, 'cell'):.1f} + {_cpu(cells, 'workers'):.1f} "
                 f"| {base + _median(above):.0f} ({_median(above):.0f}) | {worker} "
                 f"| {r['dtype']} {tuple(r['shape'])}, {r['out_bytes'] / 2**20:.1f} MiB "
-                f"| {r['float32_onehot_bytes'] / 2**30:.2f} GiB |"
+                f"| {r['float32_onehot_bytes'] / 2**30:.2f} GiB "
+                f"| {'/'.join(c['loadavg_before'][0] for c in cells)} |"
             )
     return lines
 
