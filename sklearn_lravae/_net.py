@@ -109,17 +109,20 @@ class TrainingMonitor(Callback):
     Reads the epoch's loss that skorch already recorded (``valid_loss`` when
     there is a validation split, else ``train_loss``, the mean of the
     mini-batch losses of the epoch), so it costs no extra pass over the data.
-    The plateau rule is scikit-learn's (``MLPClassifier``), with a relative
-    tolerance: an epoch *does not improve* when its loss is above
-    ``best - tol * |best|``; training stops after ``n_iter_no_change``
-    such epochs in a row, but not before ``min_epochs`` epochs of the call.
+    The plateau rule is scikit-learn's (``MLPClassifier``) with a tolerance
+    relative to the scale of the problem, the loss of the network's first
+    epoch ``L1``: an epoch *does not improve* when its loss is above
+    ``best - tol * |L1|``; training stops after ``n_iter_no_change`` such
+    epochs in a row, but not before ``min_epochs`` epochs of the call. (A
+    tolerance relative to the current loss never stops a model whose loss
+    creeps towards zero, e.g. a SELFIES VAE memorising its molecules.)
     Stopping raises ``KeyboardInterrupt``, which skorch catches (as its own
     ``EarlyStopping`` does).
 
     Parameters
     ----------
-    tol : float, default=1e-4
-        Relative improvement that counts.
+    tol : float, default=3e-4
+        Improvement that counts, as a fraction of the first epoch's loss.
     n_iter_no_change : int or None, default=None
         Epochs without improvement before stopping; None disables the rule
         (the non-finite check stays on).
@@ -137,7 +140,7 @@ class TrainingMonitor(Callback):
         The non-finite loss, when ``stop_reason_ == "non-finite"``.
     """
 
-    def __init__(self, tol=1e-4, n_iter_no_change=None, min_epochs=0):
+    def __init__(self, tol=3e-4, n_iter_no_change=None, min_epochs=0):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.min_epochs = min_epochs
@@ -148,6 +151,7 @@ class TrainingMonitor(Callback):
         self.best_ = math.inf
         self.n_bad_ = 0
         self.n_epochs_ = 0
+        self.scale_ = None
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
@@ -159,7 +163,10 @@ class TrainingMonitor(Callback):
             raise KeyboardInterrupt
         if self.n_iter_no_change is None:
             return
-        improved = not math.isfinite(self.best_) or loss < self.best_ - self.tol * abs(self.best_)
+        if self.scale_ is None:  # the first epoch of the network (kept over partial_fit calls)
+            first = net.history[0].get(self.monitor_, loss)
+            self.scale_ = abs(float(first)) if math.isfinite(first) else abs(loss)
+        improved = not math.isfinite(self.best_) or loss < self.best_ - self.tol * self.scale_
         self.n_bad_ = 0 if improved else self.n_bad_ + 1
         self.best_ = min(self.best_, loss)
         if self.n_bad_ >= self.n_iter_no_change and self.n_epochs_ >= self.min_epochs:
@@ -267,7 +274,7 @@ def schedule(epochs, n_iter_no_change, n_batches, exact=False):
     return max_epochs, min_epochs, rule
 
 
-def run_training(net, data, epochs, *, tol=1e-4, n_iter_no_change=None, min_epochs=0):
+def run_training(net, data, epochs, *, tol=3e-4, n_iter_no_change=None, min_epochs=0):
     """``net.partial_fit(data, epochs=epochs)`` under the plateau rule.
 
     The network must be initialised. A training call whose loss becomes NaN
@@ -309,14 +316,15 @@ def run_training(net, data, epochs, *, tol=1e-4, n_iter_no_change=None, min_epoc
     if monitor.stop_reason_ == "plateau" and net.verbose:
         print(
             f"Stopped after {n_epochs} epochs: {monitor.monitor_} improved by less than "
-            f"tol={tol:g} (relative) in {n_iter_no_change} epochs."
+            f"tol={tol:g} (of the first epoch's loss) in {n_iter_no_change} epochs."
         )
     if n_iter_no_change is not None and n_epochs == epochs > 0 and monitor.stop_reason_ is None:
         warnings.warn(
             f"training reached max_epochs={epochs} before {monitor.monitor_} stopped "
-            f"improving by tol={tol:g} (relative) for n_iter_no_change={n_iter_no_change} "
-            "epochs: the model may be under-trained. Raise max_epochs (or lr), or pass an "
-            "int max_epochs without n_iter_no_change to train a fixed number of epochs.",
+            f"improving by tol={tol:g} (of the first epoch's loss) for n_iter_no_change="
+            f"{n_iter_no_change} epochs: the model may be under-trained. Raise max_epochs "
+            "(or lr, or tol), or pass an int max_epochs without n_iter_no_change to train a "
+            "fixed number of epochs.",
             ConvergenceWarning,
         )
     return n_epochs

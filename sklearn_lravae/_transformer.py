@@ -86,10 +86,11 @@ class LRAVAETransformer(
         ``n_iter_no_change`` exactly that many epochs run (skorch callbacks
         such as ``EarlyStopping`` may stop earlier). ``n_iter_`` counts the
         epochs that ran.
-    tol : float, default=1e-4
+    tol : float, default=3e-4
         Plateau rule: an epoch improves when its loss (``valid_loss`` with
         ``validation_fraction``, else the mean training loss of the epoch,
-        which costs no extra pass) is below ``best * (1 - tol)``.
+        which costs no extra pass) is below ``best - tol * |L1|``, ``L1``
+        the loss of the network's first epoch (the scale of the problem).
     n_iter_no_change : int, None or "auto", default="auto"
         Plateau rule: stop after this many epochs without improvement.
         ``"auto"``: 10 with ``max_epochs="auto"``, None (no rule) with an

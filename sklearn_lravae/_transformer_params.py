@@ -67,7 +67,7 @@ class TransformerParameters(BaseEstimator):
         likelihood="gaussian",
         n_categories="auto",
         max_epochs="auto",
-        tol=1e-4,
+        tol=3e-4,
         n_iter_no_change="auto",
         batch_size=128,
         lr=1e-3,

@@ -67,6 +67,25 @@ def test_auto_max_epochs_uses_the_rule_with_minimum_steps_and_ceiling(X, monkeyp
     assert est.n_iter_ == 5  # the rule would stop after 3 epochs: min_epochs is 5
 
 
+def test_plateau_tolerance_is_relative_to_the_first_epoch():
+    # a loss creeping towards zero by 1% an epoch (a VAE memorising its molecules) never
+    # has a plateau relative to itself; relative to the first epoch's loss it has one
+    history = [{"train_loss": 100.0 * 0.99**k} for k in range(600)]
+    monitor = net_module.TrainingMonitor(tol=3e-4, n_iter_no_change=10)
+
+    class Net:
+        pass
+
+    net = Net()
+    monitor.on_train_begin(net)
+    with pytest.raises(KeyboardInterrupt):
+        for k in range(1, len(history) + 1):
+            net.history = history[:k]
+            monitor.on_epoch_end(net)
+    # stops once 10 epochs in a row improve by less than 0.03 (3e-4 of 100): loss < 3
+    assert monitor.stop_reason_ == "plateau" and 350 < k < 370
+
+
 def test_plateau_rule_watches_the_validation_loss_when_there_is_one(X):
     est = vae(max_epochs=50, n_iter_no_change=2, tol=0.5, validation_fraction=0.25).fit(X)
     monitor = dict(est.net_.callbacks_)["training_monitor"]
