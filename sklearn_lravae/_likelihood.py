@@ -119,8 +119,8 @@ class CategoricalLikelihood(nn.Module):
 
     name = "categorical"
     #: ``beta="auto"``: at ``beta=1`` the KL term switches most latents off and
-    #: few sequences decode exactly (QM9 SELFIES: 4% of held-out molecules);
-    #: 0.01 keeps the latent space informative (over 90%).
+    #: few sequences decode exactly (QM9 SELFIES, 10,000 training molecules: 7% of
+    #: held-out molecules after 50 epochs); 0.01 keeps the latent space informative (90%).
     default_beta = 0.01
     #: ``hidden_layer_sizes="auto"``: wider than for images, which held-out
     #: molecules need to be reconstructed exactly (QM9, 10,000 training molecules).

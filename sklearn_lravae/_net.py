@@ -233,8 +233,9 @@ def check_callbacks(callbacks, validation_fraction):
 AUTO_MIN_STEPS = 1_000
 #: ``max_epochs="auto"``: at most this many epochs (and at least AUTO_MIN_STEPS steps).
 AUTO_MAX_EPOCHS = 200
-#: ``n_iter_no_change="auto"`` with ``max_epochs="auto"``.
-AUTO_N_ITER_NO_CHANGE = 10
+#: ``n_iter_no_change="auto"`` with ``max_epochs="auto"`` (10 stopped a SELFIES VAE of
+#: 10,000 QM9 molecules after 77 epochs at 90.0% held-out reconstruction, 15 after 147 at 91.9%).
+AUTO_N_ITER_NO_CHANGE = 15
 
 
 def auto_epochs(n_batches):
@@ -263,7 +264,7 @@ def schedule(epochs, n_iter_no_change, n_batches, exact=False):
     --------
     >>> from sklearn_lravae._net import schedule
     >>> schedule("auto", "auto", n_batches=79), schedule(30, "auto", n_batches=79)
-    ((200, 13, 10), (30, 0, None))
+    ((200, 13, 15), (30, 0, None))
     """
     if exact:
         return epochs, 0, None

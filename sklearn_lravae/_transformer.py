@@ -52,9 +52,9 @@ class LRAVAETransformer(
         Weight of the KL term of the ELBO. ``"auto"``: 1 (the ELBO) for
         ``"gaussian"`` and ``"bernoulli"`` data, 0.01 for ``"categorical"``
         data, where ``beta=1`` lets the KL term switch most latents off and
-        the decoder reconstructs few molecules exactly (QM9: 4% of held-out
-        molecules at ``beta=1``, over 90% at 0.01). The value used is
-        ``beta_``.
+        the decoder reconstructs few molecules exactly (QM9, 10,000 training
+        molecules: 7% of held-out molecules after 50 epochs at ``beta=1``,
+        90% at 0.01). The value used is ``beta_``.
     reference : float or reference object, default=2.0
         Latent reference distribution ``p_ref`` of the LRE term. A float ``s``
         is ``N(0, s^2 I)``; otherwise an object of :mod:`sklearn_lravae.reference`
@@ -93,7 +93,7 @@ class LRAVAETransformer(
         the loss of the network's first epoch (the scale of the problem).
     n_iter_no_change : int, None or "auto", default="auto"
         Plateau rule: stop after this many epochs without improvement.
-        ``"auto"``: 10 with ``max_epochs="auto"``, None (no rule) with an
+        ``"auto"``: 15 with ``max_epochs="auto"``, None (no rule) with an
         int ``max_epochs``.
     batch_size : int, default=128
         Mini-batch size.

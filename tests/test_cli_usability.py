@@ -171,7 +171,7 @@ def test_quiet_optimize_silences_a_model_saved_verbose(tmp_path, capsys, monkeyp
 
 def test_warnings_are_one_line(tmp_path, capsys, monkeypatch, digits_csv):
     monkeypatch.setattr(net_module, "AUTO_MIN_STEPS", 1)
-    monkeypatch.setattr(net_module, "AUTO_MAX_EPOCHS", 2)  # auto: 2 epochs, the rule needs 10
+    monkeypatch.setattr(net_module, "AUTO_MAX_EPOCHS", 2)  # auto: 2 epochs, the rule needs 15
     argv = ["fit", str(digits_csv), "--hidden", "8", "-q", "-o", str(tmp_path / "m.lravae")]
     assert main(argv) == 0
     err = capsys.readouterr().err

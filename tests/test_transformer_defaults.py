@@ -54,14 +54,14 @@ def test_int_max_epochs_trains_exactly_that_many_epochs_silently(X):
 
 
 def test_auto_max_epochs_uses_the_rule_with_minimum_steps_and_ceiling(X, monkeypatch):
-    assert net_module.schedule("auto", "auto", n_batches=11)[2] == 10
+    assert net_module.schedule("auto", "auto", n_batches=11)[2] == 15
     min_epochs, max_epochs = net_module.auto_epochs(11)
     assert min_epochs * 11 >= net_module.AUTO_MIN_STEPS and max_epochs >= min_epochs
     # tiny budgets so that the test is fast: 3 batches per epoch here
     monkeypatch.setattr(net_module, "AUTO_MIN_STEPS", 15)  # 5 epochs
     monkeypatch.setattr(net_module, "AUTO_MAX_EPOCHS", 8)
     with pytest.warns(ConvergenceWarning, match="max_epochs=8"):
-        est = vae(tol=0.9).fit(X)  # the rule needs 10 epochs without improvement
+        est = vae(tol=0.9).fit(X)  # the rule needs 15 epochs without improvement
     assert est.n_iter_ == 8  # ... so the ceiling stopped it
     est = vae(tol=0.9, n_iter_no_change=2).fit(X)
     assert est.n_iter_ == 5  # the rule would stop after 3 epochs: min_epochs is 5
