@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from sklearn_lravae.metrics import frechet_distance, precision_recall
+from sklearn_lravae.metrics import frechet_distance, kernel_inception_distance, precision_recall
 
 
 def _with_moments(rng, mean, cov, n=400):
@@ -114,3 +114,84 @@ def test_precision_recall_rejects_bad_input(rng):
         precision_recall(rng.standard_normal((5, 2)), rng.standard_normal((3, 2)))
     with pytest.raises(ValueError, match="features_real has 2 features but features_fake"):
         precision_recall(rng.standard_normal((5, 2)), rng.standard_normal((5, 3)))
+
+
+def _kid_direct(a, b):
+    """Unbiased MMD^2 with k(x, y) = (x.y/d + 1)^3, written out pair by pair."""
+    m, d = len(a), a.shape[1]
+
+    def k(x, y):
+        return (x @ y / d + 1) ** 3
+
+    xx = sum(k(a[i], a[j]) for i in range(m) for j in range(m) if i != j)
+    yy = sum(k(b[i], b[j]) for i in range(m) for j in range(m) if i != j)
+    xy = sum(k(a[i], b[j]) for i in range(m) for j in range(m))
+    return xx / (m * (m - 1)) + yy / (m * (m - 1)) - 2 * xy / m**2
+
+
+def test_kid_matches_the_direct_formula(rng):
+    a, b = rng.standard_normal((6, 3)), 0.5 + rng.standard_normal((6, 3))
+    kid, kid_std = kernel_inception_distance(a, b, subset_size=6, n_subsets=3)
+    # subsets of all rows are permutations: every subset gives the same value
+    assert kid == pytest.approx(_kid_direct(a, b), rel=1e-10)
+    assert kid_std == pytest.approx(0.0, abs=1e-10)
+    # smaller subsets: the mean of the per-subset direct values
+    kid, kid_std = kernel_inception_distance(a, b, subset_size=4, n_subsets=5, random_state=3)
+    draw = np.random.RandomState(3)
+    direct = []
+    for _ in range(5):
+        ia, ib = draw.choice(6, 4, replace=False), draw.choice(6, 4, replace=False)
+        direct.append(_kid_direct(a[ia], b[ib]))
+    assert kid == pytest.approx(np.mean(direct), rel=1e-10)
+    assert kid_std == pytest.approx(np.std(direct), rel=1e-8)
+
+
+def test_kid_same_distribution_is_near_zero_shifted_is_larger(rng):
+    A, B = rng.standard_normal((2, 1500, 10))
+    same, same_std = kernel_inception_distance(A, B, subset_size=500, n_subsets=20)
+    assert abs(same) < 0.02 and same_std > 0
+    shifts = [
+        kernel_inception_distance(A, B + c, subset_size=500, n_subsets=5)[0] for c in (0.3, 1)
+    ]
+    assert same < shifts[0] < shifts[1]
+    assert shifts[0] > 10 * abs(same)
+    # a different spread (same mean) is detected as well
+    assert kernel_inception_distance(A, 2 * B, subset_size=500, n_subsets=5)[0] > 10 * abs(same)
+
+
+def test_kid_is_unbiased_for_small_samples(rng):
+    # the biased V-statistic (diagonal included) is positive in expectation; KID is not
+    kids, biased = [], []
+    for _ in range(400):
+        a, b = rng.standard_normal((2, 10, 4))
+        kids.append(kernel_inception_distance(a, b, subset_size=10, n_subsets=1)[0])
+        k = (np.vstack([a, b]) @ np.vstack([a, b]).T / 4 + 1) ** 3
+        biased.append(k[:10, :10].mean() + k[10:, 10:].mean() - 2 * k[:10, 10:].mean())
+    kids = np.array(kids)
+    assert abs(kids.mean()) < 3 * kids.std() / np.sqrt(len(kids))
+    assert np.mean(biased) > 10 * kids.std() / np.sqrt(len(kids))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(subset_size=1), "subset_size must be an integer >= 2"),
+        (dict(subset_size=2.5), "subset_size must be an integer >= 2"),
+        (dict(n_subsets=0), "n_subsets must be an integer >= 1"),
+        (dict(subset_size=11), "pass subset_size <= 10"),
+    ],
+)
+def test_kid_rejects_bad_parameters(rng, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        kernel_inception_distance(
+            rng.standard_normal((10, 2)), rng.standard_normal((12, 2)), **kwargs
+        )
+
+
+def test_kid_rejects_bad_features(rng):
+    with pytest.raises(ValueError, match="features_a must be a 2-D array"):
+        kernel_inception_distance(np.zeros(10), np.zeros((10, 1)), subset_size=5)
+    with pytest.raises(ValueError, match="same feature extractor"):
+        kernel_inception_distance(np.zeros((10, 2)), np.zeros((10, 3)), subset_size=5)
+    with pytest.raises(ValueError, match="NaN"):
+        kernel_inception_distance(np.full((10, 2), np.nan), np.zeros((10, 2)), subset_size=5)
