@@ -9,7 +9,9 @@ output (its *parameters*) into
 - the decoder's *mode* (the "hard" decode: the object that would actually be
   evaluated, e.g. the argmax token sequence of a molecule).
 
-The likelihood also validates the data it is asked to model, and carries the
+The likelihood also validates the data it is asked to model (dense arrays of any
+numeric or bool dtype, or SciPy sparse matrices, checked without a float copy of
+the whole set), and carries the
 ``beta`` (KL weight) that ``LRAVAETransformer(beta="auto")`` uses with it:
 ``default_beta``, and the hidden sizes of ``hidden_layer_sizes="auto"``:
 ``default_hidden_layer_sizes``.
@@ -18,9 +20,12 @@ The likelihood also validates the data it is asked to model, and carries the
 import math
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from ._utils import dense_chunks
 
 __all__ = [
     "BernoulliLikelihood",
@@ -60,7 +65,8 @@ class BernoulliLikelihood(nn.Module):
 
     @staticmethod
     def check_data(X):
-        lo, hi = float(np.min(X)), float(np.max(X))
+        lo, hi = (float(X.min()), float(X.max())) if sp.issparse(X) else (np.min(X), np.max(X))
+        lo, hi = float(lo), float(hi)
         if lo < 0.0 or hi > 1.0:
             raise ValueError(
                 f"likelihood='bernoulli' needs X in [0, 1], got values in [{lo:.4g}, "
@@ -157,8 +163,7 @@ class CategoricalLikelihood(nn.Module):
         return F.one_hot(idx, self.n_categories).to(out.dtype).reshape(out.shape)
 
     def check_data(self, X):
-        blocks = np.asarray(X).reshape(X.shape[0], self.n_positions, self.n_categories)
-        if np.min(blocks) < 0 or not np.allclose(blocks.sum(-1), 1.0, atol=1e-4):
+        if not all(_blocks_sum_to_one(c, self.n_categories) for c in dense_chunks(X)):
             raise ValueError(
                 "likelihood='categorical' needs X to be a flattened one-hot (or "
                 "probability) array whose blocks of n_categories="
@@ -172,8 +177,8 @@ def infer_n_categories(X):
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Flattened one-hot data.
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Flattened one-hot data (any numeric or bool dtype), checked chunk by chunk.
 
     Returns
     -------
@@ -193,20 +198,31 @@ def infer_n_categories(X):
     >>> infer_n_categories(X)
     3
     """
-    X = np.asarray(X)
     n_features = X.shape[1]
-    if np.min(X) >= 0:
-        for k in range(2, n_features + 1):
-            if n_features % k:
-                continue
-            sums = X.reshape(X.shape[0], n_features // k, k).sum(-1)
-            if np.allclose(sums, 1.0, atol=1e-4):
+    head = next(dense_chunks(X, 1024), None)  # any valid row determines k (see below)
+    for k in range(2, n_features + 1) if head is not None else ():
+        if not n_features % k and _blocks_sum_to_one(head, k):
+            if all(_blocks_sum_to_one(c, k) for c in dense_chunks(X)):
                 return k
+            break
     raise ValueError(
         "likelihood='categorical' with n_categories='auto' could not find a block "
         "size k such that every k-column block of X sums to 1. Pass X as a "
         "flattened one-hot array (e.g. from SelfiesVectorizer) or set n_categories."
     )
+
+
+def _blocks_sum_to_one(X, k):
+    """Whether every ``k``-column block of the dense array ``X`` is a probability vector.
+
+    A row of ``n_positions`` such blocks sums to ``n_positions = n_features / k``, so
+    at most one block size fits a row: ``k`` found on the first rows is the only
+    candidate for all of them.
+    """
+    if X.size and np.min(X) < 0:
+        return False
+    sums = X.reshape(X.shape[0], X.shape[1] // k, k).sum(-1, dtype=np.float64)
+    return bool(np.allclose(sums, 1.0, atol=1e-4))
 
 
 def make_likelihood(name, n_features, n_categories="auto", X=None):

@@ -16,6 +16,7 @@ import sys
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNet
@@ -23,6 +24,7 @@ from skorch.callbacks import Callback, PassthroughScoring, PrintLog, ProgressBar
 
 from ._loss import lravae_loss
 from ._network import VAE, build_core
+from ._utils import take_rows
 from .reference import check_reference
 
 __all__ = [
@@ -53,10 +55,14 @@ class BatchSliceLoader:
     gathers each batch with a single tensor index. Batch order uses torch's
     global RNG, like ``DataLoader(shuffle=True)``.
 
+    Arrays are not copied: each batch becomes float32 on its own (a CSR batch is
+    row-sliced, then densified), so compact data never has a float copy.
+
     Parameters
     ----------
     dataset : skorch.dataset.Dataset or torch.utils.data.Subset of one
-        Holds ``X``: an array, or a dict of arrays (``{"x": ..., "sample_weight": ...}``).
+        Holds ``X``: an array or CSR matrix, or a dict of them
+        (``{"x": ..., "sample_weight": ...}``).
     batch_size : int
         Samples per batch (the last one may be smaller).
     shuffle : bool, default=False
@@ -71,7 +77,7 @@ class BatchSliceLoader:
         X = dataset.X
         self.X = {k: _as_tensor(v) for k, v in X.items()} if isinstance(X, dict) else _as_tensor(X)
         first = next(iter(self.X.values())) if isinstance(self.X, dict) else self.X
-        self.index = index if index is not None else torch.arange(len(first))
+        self.index = index if index is not None else torch.arange(first.shape[0])
         self.batch_size = batch_size
         self.shuffle = shuffle
 
@@ -86,18 +92,20 @@ class BatchSliceLoader:
         for start in range(0, len(index), self.batch_size):
             batch = index[start : start + self.batch_size]
             if isinstance(self.X, dict):
-                yield {k: v[batch] for k, v in self.X.items()}, y
+                yield {k: take_rows(v, batch) for k, v in self.X.items()}, y
             else:
-                yield self.X[batch], y
+                yield take_rows(self.X, batch), y
 
 
 def _as_tensor(a):
-    """``torch.as_tensor`` without copying, also for read-only arrays.
+    """``torch.as_tensor`` without copying, also for read-only arrays (CSR kept as is).
 
     Batches are gathered by indexing (new tensors), so nothing ever writes to
     the shared memory: torch's warning about non-writable arrays (e.g. pandas
     output under ``set_output(transform="pandas")``) does not apply.
     """
+    if sp.issparse(a):
+        return a.tocsr()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.as_tensor(a)
@@ -353,7 +361,8 @@ def make_net(n_features, lik, *, module, n_components, hidden_layer_sizes, valid
     if validation_fraction is not None:
         from skorch.dataset import ValidSplit
 
-        train_split = ValidSplit(validation_fraction, stratified=False)
+        seed = int(torch.randint(2**31 - 1, ()))  # the caller seeds torch: a reproducible split
+        train_split = ValidSplit(validation_fraction, stratified=False, random_state=seed)
     return LRAVANet(
         VAE(core, lik),
         iterator_train__shuffle=True,
@@ -464,6 +473,9 @@ class LRAVANet(NeuralNet):
         Latent reference distribution of the LRE term.
     n_reference_samples : int
         Reference samples drawn fresh for every batch.
+    lre_decode : {"auto", "mean", "straight_through"}
+        What the encoder reads back in the LRE term (see
+        :func:`sklearn_lravae._loss.resolve_lre_decode`).
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -476,6 +488,7 @@ class LRAVANet(NeuralNet):
         beta=1.0,
         reference=2.0,
         n_reference_samples=128,
+        lre_decode="auto",
         criterion=_Unused,
         iterator_train=BatchSliceLoader,
         iterator_valid=BatchSliceLoader,
@@ -493,6 +506,7 @@ class LRAVANet(NeuralNet):
         self.beta = beta
         self.reference = reference
         self.n_reference_samples = n_reference_samples
+        self.lre_decode = lre_decode
 
     @property
     def _default_callbacks(self):
@@ -525,6 +539,7 @@ class LRAVANet(NeuralNet):
             gamma=self.gamma,
             beta=self.beta,
             sample_weight=sample_weight,
+            lre_decode=self.lre_decode,
         )
         prefix = "train_" if training else "valid_"
         for name in TERMS:

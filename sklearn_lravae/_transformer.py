@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._likelihood import make_likelihood
 from ._loss import latent_reconstruction_error, monte_carlo_elbo
@@ -14,7 +14,7 @@ from ._net import (
     load_network_state,
 )
 from ._transformer_params import TransformerParameters
-from ._transformer_training import TrainingMixin
+from ._transformer_training import TrainingMixin, validate_input
 from ._utils import batched_inference
 from .reference import check_reference
 
@@ -63,6 +63,15 @@ class LRAVAETransformer(
         calls with ``set_params``.
     n_reference_samples : int, default=128
         Reference samples drawn fresh for every batch.
+    lre_decode : {"auto", "mean", "straight_through"}, default="auto"
+        What the encoder reads back in the LRE term. ``"mean"``: the decoder
+        mean (for categorical data the softmax probabilities, from which the
+        encoder can learn to read ``z`` back although the argmax decode does
+        not encode to ``z``). ``"straight_through"``: the decoder mode (the
+        argmax one-hot of every block: the object that would be evaluated) in
+        the forward pass, the gradient of the mean in the backward pass.
+        ``"auto"``: ``"straight_through"`` for ``likelihood="categorical"``,
+        ``"mean"`` otherwise. May be changed between :meth:`partial_fit` calls.
     hidden_layer_sizes : tuple of int or "auto", default="auto"
         Hidden sizes of the MLP encoder (positive integers); the decoder
         mirrors them. ``"auto"``: ``(256, 128)``, or ``(512, 256)`` for
@@ -175,8 +184,10 @@ class LRAVAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; ``uint8`` / ``int8`` / ``bool`` arrays and CSR matrices
+            are kept as they are, converted per mini-batch (the same result as
+            their float32 equivalent; see :doc:`/scale`).
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -212,8 +223,9 @@ class LRAVAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, as for :meth:`fit` (one chunk of a larger data set:
+            see :doc:`/scale`).
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -363,20 +375,21 @@ class LRAVAETransformer(
 
     @staticmethod
     def _out_dtype(A):
-        return np.float32 if A.dtype == np.float32 else np.float64
+        return np.float64 if A.dtype == np.float64 else np.float32
 
     def transform(self, X):
         """Encode ``X`` to the posterior means ``E[z | x]``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
-            Latent means.
+            Latent means: float64 for float64 ``X``, else float32 (also for
+            compact and sparse ``X``, encoded chunk by chunk).
 
         Raises
         ------
@@ -385,7 +398,7 @@ class LRAVAETransformer(
             for ``likelihood="bernoulli"``).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_input(self, X, reset=False)
         self.net_.module_.likelihood.check_data(X)
         return self._batched(lambda m, x: m.encode(x)[0], X).astype(self._out_dtype(X))
 
@@ -473,7 +486,7 @@ class LRAVAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
         n_draws : int, default=16
             Monte-Carlo draws per sample.
@@ -484,7 +497,7 @@ class LRAVAETransformer(
             ELBO of each sample, in nats.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_input(self, X, reset=False)
         self.net_.module_.likelihood.check_data(X)
         eps = torch.randn(
             n_draws, self.n_components_, generator=torch.Generator().manual_seed(0)
@@ -497,7 +510,7 @@ class LRAVAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
         y : None
             Ignored.
@@ -519,6 +532,7 @@ class LRAVAETransformer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
 

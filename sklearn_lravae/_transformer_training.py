@@ -16,7 +16,32 @@ from ._net import check_callbacks, flush_denormal, make_net, run_training, sched
 from ._utils import check_device
 from .reference import check_reference
 
-__all__ = ["TrainingMixin"]
+__all__ = ["COMPACT_DTYPES", "TrainingMixin", "validate_input"]
+
+#: Dense dtypes kept as they are (one-hot data): batches are expanded to float32.
+COMPACT_DTYPES = (np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.bool_))
+
+
+def validate_input(estimator, X, reset):
+    """``validate_data`` for the transformer: compact and CSR input are kept as they are.
+
+    ``uint8`` / ``int8`` / ``bool`` arrays and SciPy sparse matrices (converted
+    to CSR, their values in their own dtype) are not copied to float: training
+    and inference convert one mini-batch at a time. Other input becomes
+    float32 or float64 as before.
+    """
+    dtype = getattr(X, "dtype", None)
+    if dtype is None and hasattr(X, "dtypes"):  # a DataFrame of one dtype
+        dtypes = set(X.dtypes)
+        dtype = dtypes.pop() if len(dtypes) == 1 else None
+    try:
+        compact = dtype is not None and np.dtype(dtype) in COMPACT_DTYPES
+    except TypeError:  # pandas extension dtypes
+        compact = False
+    return validate_data(
+        estimator, X, reset=reset, accept_sparse="csr", ensure_min_samples=1,
+        dtype=None if compact else [np.float32, np.float64],
+    )  # fmt: skip
 
 
 class TrainingMixin:
@@ -39,9 +64,7 @@ class TrainingMixin:
 
     def _validate_fit_input(self, X, reset):
         """Validated ``X`` and the likelihood it is modelled with."""
-        X = validate_data(
-            self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
-        )
+        X = validate_input(self, X, reset=reset)
         if reset:
             lik = make_likelihood(self.likelihood, X.shape[1], self.n_categories, X)
         else:
@@ -52,6 +75,7 @@ class TrainingMixin:
     def _make_net(self, n_features, lik):
         names = ("module", "n_components", "hidden_layer_sizes", "validation_fraction")
         names += ("callbacks", "gamma", "n_reference_samples", "optimizer", "lr", "batch_size")
+        names += ("lre_decode",)
         params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
         if isinstance(self.hidden_layer_sizes, str):  # "auto"
             params["hidden_layer_sizes"] = lik.default_hidden_layer_sizes
@@ -65,12 +89,12 @@ class TrainingMixin:
         check_device(self.device)
         self.reference_ = check_reference(self.reference)
         self.reference_._check_dim(self.n_components_)
-        Xt = X.astype(np.float32, copy=False)
-        data = Xt
+        data = X  # as it is: the loader makes float32 batches (no float copy of X)
         if sample_weight is not None:
             w = _check_sample_weight(sample_weight, X, dtype=np.float32)
-            data = {"x": Xt, "sample_weight": w}
-        n_train = len(X) - int(np.ceil(len(X) * (self.validation_fraction or 0.0)))
+            data = {"x": X, "sample_weight": w}
+        n = X.shape[0]
+        n_train = n - int(np.ceil(n * (self.validation_fraction or 0.0)))
         n_batches = np.ceil(max(n_train, 1) / self.batch_size)
         max_epochs, min_epochs, rule = schedule(epochs, self.n_iter_no_change, n_batches, exact)
         seed = int(np.random.SeedSequence([self._seed, self.n_fit_calls_]).generate_state(1)[0])
@@ -86,6 +110,7 @@ class TrainingMixin:
             net.gamma, net.beta, net.verbose = self.gamma, self.beta_, int(self.verbose)
             net.reference = self.reference_
             net.n_reference_samples = self.n_reference_samples
+            net.lre_decode = self.lre_decode
             if net.lr != self.lr:
                 net.set_params(lr=self.lr)
             self.n_iter_ += run_training(

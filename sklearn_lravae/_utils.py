@@ -5,7 +5,10 @@
 - :func:`check_device`: refuse a torch device that cannot be used here, with
   the fix in the message (estimators, command line);
 - :func:`batched_inference`: apply a torch function to an array in eval mode,
-  without gradients, in mini-batches (VAE and feature extractor).
+  without gradients, in mini-batches (VAE and feature extractor);
+- :func:`take_rows` and :func:`dense_chunks`: float32 mini-batches and dense
+  row chunks of compact data (``uint8`` / ``bool`` arrays, CSR matrices), so
+  that no float copy of a whole data set is ever made.
 """
 
 import os
@@ -13,11 +16,22 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
-__all__ = ["INFERENCE_BATCH", "atomic_write", "batched_inference", "check_device"]
+__all__ = [
+    "CHECK_CHUNK",
+    "INFERENCE_BATCH",
+    "atomic_write",
+    "batched_inference",
+    "check_device",
+    "dense_chunks",
+    "take_rows",
+]
 
 INFERENCE_BATCH = 4096
+#: Rows per chunk when data are checked chunk by chunk (:func:`dense_chunks`).
+CHECK_CHUNK = 16384
 
 
 def atomic_write(path, write, *, make_parents=False):
@@ -136,18 +150,56 @@ def batched_inference(module, fn, A, device, batch_size=INFERENCE_BATCH):
     ...                         np.ones((5, 2)), "cpu", batch_size=2)
     >>> out.shape, float(out.sum())
     ((5, 2), 20.0)
+
+    ``A`` may be compact (``uint8``, ``bool``) or a SciPy sparse matrix: each
+    batch is converted (densified) on its own.
     """
     was_training = module.training
     module.eval()
     outs = []
     try:
         with torch.no_grad():
-            for start in range(0, max(len(A), 1), batch_size):
-                a = torch.as_tensor(
-                    np.ascontiguousarray(A[start : start + batch_size], dtype=np.float32),
-                    device=device,
-                )
+            for start in range(0, max(A.shape[0], 1), batch_size):
+                a = A[start : start + batch_size]
+                a = a.toarray() if sp.issparse(a) else a
+                a = torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32), device=device)
                 outs.append(fn(module, a).cpu().numpy())
     finally:
         module.train(was_training)
     return np.concatenate(outs) if outs else np.empty((0,))
+
+
+def take_rows(a, index):
+    """Rows ``index`` (a tensor of ints) of a tensor or CSR matrix, as a float32 tensor.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, torch
+    >>> from sklearn_lravae._utils import take_rows
+    >>> X = np.eye(3, dtype=np.uint8)
+    >>> take_rows(torch.as_tensor(X), torch.tensor([2, 0])).tolist()
+    [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    >>> take_rows(sp.csr_matrix(X), torch.tensor([2, 0])).tolist()
+    [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    """
+    if sp.issparse(a):
+        return torch.from_numpy(a[index.numpy()].toarray()).to(torch.float32)
+    return a[index].to(torch.float32)
+
+
+def dense_chunks(X, chunk_size=CHECK_CHUNK):
+    """Consecutive row blocks of ``X`` as dense arrays (views for dense ``X``).
+
+    Memory stays bounded by one chunk (a CSR chunk is densified in its own
+    dtype), so a check of a large compact data set never copies all of it.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from sklearn_lravae._utils import dense_chunks
+    >>> [c.shape for c in dense_chunks(sp.csr_matrix(np.eye(5)), chunk_size=2)]
+    [(2, 5), (2, 5), (1, 5)]
+    """
+    for start in range(0, X.shape[0], chunk_size):
+        chunk = X[start : start + chunk_size]
+        yield chunk.toarray() if sp.issparse(chunk) else np.asarray(chunk)
