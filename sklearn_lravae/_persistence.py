@@ -288,6 +288,8 @@ class _Reader:
         if issubclass(cls, LRAVAETransformer):
             module = self.decode_module(raw.pop("module", None))
             raw["module"] = None
+            # files written before lre_decode existed were trained with the decoder mean
+            raw.setdefault("lre_decode", "mean")
         params = {check_attribute_name(k): self.decode(v) for k, v in raw.items()}
         if self.device is not None and issubclass(cls, LRAVAETransformer):
             params["device"] = self.device

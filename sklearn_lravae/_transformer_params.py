@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._likelihood import LIKELIHOODS
+from ._loss import LRE_DECODES
 from ._net import check_hidden_layer_sizes
 
 __all__ = ["TransformerParameters"]
@@ -30,6 +31,7 @@ class TransformerParameters(BaseEstimator):
             HasMethods(["sample"]),
         ],
         "n_reference_samples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lre_decode": [StrOptions(set(LRE_DECODES))],
         "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "n_categories": [
@@ -63,6 +65,7 @@ class TransformerParameters(BaseEstimator):
         beta="auto",
         reference=2.0,
         n_reference_samples=128,
+        lre_decode="auto",
         hidden_layer_sizes="auto",
         likelihood="gaussian",
         n_categories="auto",
@@ -85,6 +88,7 @@ class TransformerParameters(BaseEstimator):
         self.beta = beta
         self.reference = reference
         self.n_reference_samples = n_reference_samples
+        self.lre_decode = lre_decode
         self.hidden_layer_sizes = hidden_layer_sizes
         self.likelihood = likelihood
         self.n_categories = n_categories
