@@ -474,8 +474,7 @@ class LRAVANet(NeuralNet):
     n_reference_samples : int
         Reference samples drawn fresh for every batch.
     lre_decode : {"auto", "mean", "straight_through"}
-        What the encoder reads back in the LRE term (see
-        :func:`sklearn_lravae._loss.resolve_lre_decode`).
+        What the encoder reads back in the LRE term (``_loss.resolve_lre_decode``).
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -518,6 +517,13 @@ class LRAVANet(NeuralNet):
             ("print_log", _PrintLog()),
         ]
 
+    def infer(self, x, **fit_params):
+        """In training with ``gamma > 0`` the batch's z and z_ref are decoded in one call."""
+        if self.gamma > 0 and self.module_.training:
+            ref, m = check_reference(self.reference), self.n_reference_samples
+            fit_params["reference_sampler"] = lambda d: ref.sample(m, d, device=self.device)
+        return super().infer(x, **fit_params)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if isinstance(X, dict):
             x, sample_weight = X["x"], X.get("sample_weight")
@@ -527,20 +533,14 @@ class LRAVANet(NeuralNet):
         if sample_weight is not None:
             sample_weight = sample_weight.to(self.device)
         z_ref = None
-        if self.gamma > 0:
+        if self.gamma > 0 and len(y_pred) == 4:  # not fused in infer (e.g. validation)
             z_ref = check_reference(self.reference).sample(
                 self.n_reference_samples, y_pred[1].shape[1], device=self.device
             )
         terms = lravae_loss(
-            self.module_,
-            x,
-            y_pred,
-            z_ref,
-            gamma=self.gamma,
-            beta=self.beta,
-            sample_weight=sample_weight,
-            lre_decode=self.lre_decode,
-        )
+            self.module_, x, y_pred, z_ref, gamma=self.gamma, beta=self.beta,
+            sample_weight=sample_weight, lre_decode=self.lre_decode,
+        )  # fmt: skip
         prefix = "train_" if training else "valid_"
         for name in TERMS:
             value = getattr(terms, name)

@@ -79,6 +79,7 @@ class TrainingMixin:
         params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
         if isinstance(self.hidden_layer_sizes, str):  # "auto"
             params["hidden_layer_sizes"] = lik.default_hidden_layer_sizes
+        params["n_reference_samples"] = self._n_reference_samples(lik)
         return make_net(
             n_features, lik, beta=self._beta(lik), reference=self.reference_,
             device=self.device, verbose=int(self.verbose), **params,
@@ -109,7 +110,7 @@ class TrainingMixin:
             self.beta_ = self._beta(net.module_.likelihood)
             net.gamma, net.beta, net.verbose = self.gamma, self.beta_, int(self.verbose)
             net.reference = self.reference_
-            net.n_reference_samples = self.n_reference_samples
+            net.n_reference_samples = self._n_reference_samples(net.module_.likelihood)
             net.lre_decode = self.lre_decode
             if net.lr != self.lr:
                 net.set_params(lr=self.lr)
