@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import find_lravae
 from ._evaluate import is_empty_object
+from ._invert import invert_latents, reproduces
 
 __all__ = ["LatentCodec", "as_input", "object_list", "robust_transform"]
 
@@ -183,6 +184,45 @@ class LatentCodec:
         if finite.any():
             out[finite] = self.vae.latent_reconstruction_error(Z[finite], decode=decode)
         return out
+
+    def invert(self, objects, *, steps=50, lr=0.05, scale=1.0):
+        """Latents whose decode reproduces ``objects``, found by decoder inversion.
+
+        Starts at the encoder's ``enc_mu(x)`` and maximises ``log p(x | z)``
+        (:func:`~sklearn_lravae.search._invert.invert_latents`), ``x`` being
+        each object as the VAE sees it (after the upstream steps).
+
+        Parameters
+        ----------
+        objects : sequence
+            Objects (strings or numeric rows).
+        steps : int, default=50
+            Adam steps.
+        lr : float, default=0.05
+            Adam step size, in units of ``scale``.
+        scale : float or array-like of shape (n_components,), default=1.0
+            Per-dimension unit of the steps.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_objects, n_components)
+            Inverted latents (NaN rows: objects that cannot be encoded).
+        reproduced : ndarray of bool, shape (n_objects,)
+            Whether ``decode`` of the row gives the object back (strings equal,
+            numbers within 1e-3).
+        """
+        objects = list(objects)
+        Z = np.full((len(objects), self.n_components), np.nan)
+        reproduced = np.zeros(len(objects), dtype=bool)
+        data, keep = self.training_data(objects) if objects else (None, [])
+        if not keep:
+            return Z, reproduced
+        Z0 = self.vae.transform(data)
+        Zi, _ = invert_latents(self.vae, data, Z0, steps=steps, lr=lr, scale=scale)
+        Z[keep] = Zi
+        decoded = self.decode(Zi)
+        reproduced[keep] = [reproduces(d, objects[i]) for d, i in zip(decoded, keep, strict=True)]
+        return Z, reproduced
 
     def check_widths(self, objects, name="X"):
         """Numeric objects must have the estimator's input width (strings are not checked)."""

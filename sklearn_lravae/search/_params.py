@@ -32,8 +32,13 @@ class SearchParameters(BaseEstimator):
             "array-like",
         ],
         "hp_refit_every": [Interval(numbers.Integral, 1, None, closed="left")],
-        "retrain_every": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "retrain_quantile": [None, Interval(numbers.Real, 0, 1, closed="neither")],
+        "retrain_every": [
+            None,
+            StrOptions({"auto"}),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
+        "retrain_on_best": ["boolean", StrOptions({"auto"})],
+        "retrain_quantile": [None, Interval(numbers.Real, 0, 1, closed="right")],
         "retrain_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "reference_scale": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_recent": [None, Interval(numbers.Integral, 1, None, closed="left")],
@@ -43,6 +48,9 @@ class SearchParameters(BaseEstimator):
         "trust_region": ["boolean"],
         "trust_region_kwargs": [None, dict],
         "recoordinate": ["boolean"],
+        "invert": ["boolean"],
+        "inversion_steps": [Interval(numbers.Integral, 0, None, closed="left")],
+        "inversion_lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "lre_threshold": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
         "vectorized": ["boolean"],
@@ -69,7 +77,8 @@ class SearchParameters(BaseEstimator):
         acq_optimizer_kwargs=None,
         bounds="data",
         hp_refit_every=10,
-        retrain_every=None,
+        retrain_every="auto",
+        retrain_on_best="auto",
         retrain_quantile=None,
         retrain_epochs=3,
         reference_scale=0.3,
@@ -80,6 +89,9 @@ class SearchParameters(BaseEstimator):
         trust_region=False,
         trust_region_kwargs=None,
         recoordinate=False,
+        invert=False,
+        inversion_steps=50,
+        inversion_lr=0.05,
         lre_threshold=None,
         n_candidates=20,
         vectorized=False,
@@ -103,6 +115,7 @@ class SearchParameters(BaseEstimator):
         self.bounds = bounds
         self.hp_refit_every = hp_refit_every
         self.retrain_every = retrain_every
+        self.retrain_on_best = retrain_on_best
         self.retrain_quantile = retrain_quantile
         self.retrain_epochs = retrain_epochs
         self.reference_scale = reference_scale
@@ -113,6 +126,9 @@ class SearchParameters(BaseEstimator):
         self.trust_region = trust_region
         self.trust_region_kwargs = trust_region_kwargs
         self.recoordinate = recoordinate
+        self.invert = invert
+        self.inversion_steps = inversion_steps
+        self.inversion_lr = inversion_lr
         self.lre_threshold = lre_threshold
         self.n_candidates = n_candidates
         self.vectorized = vectorized

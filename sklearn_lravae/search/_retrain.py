@@ -12,7 +12,42 @@ from scipy.stats import rankdata
 
 from ..reference import GaussianMixtureReference, MixtureReference, NormalReference
 
-__all__ = ["rank_weights", "retrain", "retrain_search", "retraining_reference"]
+__all__ = [
+    "AUTO_RETRAIN_EVERY",
+    "rank_weights",
+    "retrain",
+    "retrain_schedule",
+    "retrain_search",
+    "retraining_reference",
+]
+
+#: ``retrain_every="auto"`` with ``train_objects``: Tripp et al. (2020) retrain every 50.
+AUTO_RETRAIN_EVERY = 50
+
+
+def retrain_schedule(retrain_every, retrain_on_best, has_train_objects):
+    """The retraining triggers of a search: ``(every, on_best)`` with "auto" resolved.
+
+    ``retrain_every="auto"`` is :data:`AUTO_RETRAIN_EVERY` when the search has
+    ``train_objects`` (the VAE keeps its training data in view and can be
+    retrained without forgetting it) and None (never) without them;
+    ``retrain_on_best="auto"`` is True exactly when ``retrain_every`` is
+    "auto" and there are ``train_objects``, so that an explicit
+    ``retrain_every`` means that schedule alone.
+
+    Examples
+    --------
+    >>> from sklearn_lravae.search._retrain import retrain_schedule
+    >>> retrain_schedule("auto", "auto", True), retrain_schedule("auto", "auto", False)
+    ((50, True), (None, False))
+    >>> retrain_schedule(20, "auto", True), retrain_schedule(None, True, False)
+    ((20, False), (None, True))
+    """
+    auto_every = isinstance(retrain_every, str)
+    every = (AUTO_RETRAIN_EVERY if has_train_objects else None) if auto_every else retrain_every
+    if isinstance(retrain_on_best, str):
+        retrain_on_best = auto_every and has_train_objects
+    return every, bool(retrain_on_best)
 
 
 def rank_weights(values, k):
@@ -150,7 +185,7 @@ def retrain_search(codec, state, train_objects, *, n_recent, epochs, weight_k, *
     )
     state.n_retrain_rounds += 1
     state.since_retrain = 0
-    state.quantile_hit = False
+    state.trigger_hit = False
     new = codec.encode(observed)  # the old coordinates are stale
     stale = ~np.all(np.isfinite(new), axis=1)
     new[stale] = state.latents[stale]

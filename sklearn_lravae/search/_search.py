@@ -13,20 +13,21 @@ from tqdm.auto import tqdm
 
 from ._checkpoint import checkpoint_search, load_state, restore_codec, save_search_model
 from ._encode import LatentCodec, object_list
-from ._evaluate import Evaluation, evaluate, object_key
+from ._evaluate import Evaluation, object_key
 from ._failures import check_all_failed, warn_streak
 from ._lock import hold_lock
 from ._params import SearchParameters
-from ._propose import Proposer, data_box, make_box
-from ._retrain import rank_weights, retrain_search
+from ._propose import Proposer, make_box
+from ._retrain import rank_weights
 from ._state import SearchState
+from ._steps import LoopSteps
 from ._surrogate import SurrogateManager
 from ._trust_region import TrustRegion
 
 __all__ = ["LatentBayesSearch", "rank_weights"]
 
 
-class LatentBayesSearch(SearchParameters):
+class LatentBayesSearch(LoopSteps, SearchParameters):
     """Latent-space Bayesian optimisation (LSBO) with LRA-VAE retraining.
 
     Searches the latent space of an :class:`~sklearn_lravae.LRAVAETransformer`
@@ -36,7 +37,8 @@ class LatentBayesSearch(SearchParameters):
     evaluate -> tell. Every ``retrain_every`` evaluations the VAE continues
     training on the known objects with its LRE reference centred on the recent
     queries (user guide, "LSBO"), all evaluated objects are re-encoded, and
-    the surrogate is rebuilt in the new latent space.
+    the surrogate is rebuilt in the new latent space; with ``train_objects``
+    retraining is on by default (every 50 evaluations and at every new best).
 
     Parameters
     ----------
@@ -91,12 +93,21 @@ class LatentBayesSearch(SearchParameters):
         mass within 3).
     hp_refit_every : int, default=10
         Observations between GP hyperparameter refits (``surrogate="GP"``).
-    retrain_every : int or None, default=None
+    retrain_every : int, "auto" or None, default="auto"
         Retrain the VAE after this many evaluations; None never retrains on a
-        schedule (a fixed VAE unless ``retrain_quantile`` is set).
-    retrain_quantile : float in (0, 1) or None, default=None
+        schedule. ``"auto"``: every 50 evaluations (Tripp et al. 2020) when
+        ``train_objects`` are given to :meth:`fit`, never without them (the VAE
+        would be retrained on the few evaluated objects alone and forget its
+        training data). The value used is ``retrain_every_``.
+    retrain_on_best : bool or "auto", default="auto"
+        Also retrain as soon as an evaluation beats the best value observed so
+        far (initial values included): the trigger of the seed authors'
+        Crystal-LSBO, which retrains when a new point beats the threshold.
+        ``"auto"``: on exactly when ``retrain_every="auto"`` and
+        ``train_objects`` are given; the value used is ``retrain_on_best_``.
+    retrain_quantile : float in (0, 1] or None, default=None
         Also retrain as soon as an evaluation beats this quantile of the
-        initial values.
+        initial values (1: their maximum, Crystal-LSBO's fixed threshold).
     retrain_epochs : int, default=3
         Epochs of each retraining (``partial_fit``).
     reference_scale : float, default=0.3
@@ -130,6 +141,23 @@ class LatentBayesSearch(SearchParameters):
         Centre the trust region on ``enc(dec(z*))``, the latent point the best
         object really encodes to, rather than the queried ``z*`` (CoBO's
         recoordination); one extra encoding per round.
+    invert : bool, default=False
+        Decoder inversion (InvBO, Chu et al. 2024): for every evaluated object
+        ``x`` look for a latent point ``z'`` that decodes to ``x`` by
+        maximising ``log p(x | z')`` from the encoder's ``enc_mu(x)``, and
+        tell the surrogate ``(z', y)``; where no such point is found the
+        queried point (which decodes to ``x`` by construction) is told. The
+        initial objects and, after each retraining, all observations are
+        inverted the same way instead of being only re-encoded, so every
+        observation sits near the encoder's coordinates *and* decodes to the
+        object that was evaluated. ``history_`` says per evaluation whether
+        the inversion reproduced it (``n_inverted_`` counts them). Costs no
+        objective calls; the Adam steps run on the decoder only.
+    inversion_steps : int, default=50
+        Adam steps per inversion (all points of a round at once).
+    inversion_lr : float, default=0.05
+        Adam step size, as a fraction of the search box's width in each
+        dimension (so it does not depend on the latent spread).
     lre_threshold : float or None, default=None
         Consistency filter: candidates whose hard-decode LRE exceeds it are
         rejected and the next-best candidate is taken (``n_rejected_`` counts
@@ -182,10 +210,13 @@ class LatentBayesSearch(SearchParameters):
         ``object``, ``value`` (NaN on failure), ``status`` (``"ok"``,
         ``"failed"``, ``"invalid"``, ``"timeout"``, ``"crashed"``: the
         object took its worker process down), ``message``, ``lre``
-        (hard-decode LRE at query time), ``retrain_round``, ``time``.
+        (hard-decode LRE at query time), ``retrain_round``, ``time``,
+        ``inverted`` (with ``invert``: whether the told latent is an inversion
+        that decodes to the object; None without ``invert``).
     latents_ : ndarray of shape (n_initial + n_evaluated, n_components)
-        Current latent coordinates of all observations (re-encoded after each
-        retraining); the first ``n_initial_`` rows are the initial objects.
+        The latents the surrogate is told (current coordinates: re-encoded,
+        or inverted with ``invert``, after each retraining); the first
+        ``n_initial_`` rows are the initial objects.
     values_ : ndarray of shape (n_initial + n_evaluated,)
         Their objective values (NaN for failures).
     best_object_, best_score_, best_latent_ :
@@ -203,6 +234,11 @@ class LatentBayesSearch(SearchParameters):
         Retrainings done.
     n_rejected_ : int
         Candidates rejected by the consistency filter.
+    n_inverted_ : int
+        Evaluations whose inverted latent decodes to the evaluated object (and
+        was told instead of the queried point); 0 without ``invert``.
+    retrain_every_, retrain_on_best_ : int or None, bool
+        The retraining triggers used (``"auto"`` resolved).
 
     Examples
     --------
@@ -251,6 +287,7 @@ class LatentBayesSearch(SearchParameters):
         """A new run: fit/copy the estimator, evaluate or take ``y``, encode ``X``."""
         objects = object_list(X)
         self._train_objects = list(train_objects) if train_objects is not None else []
+        self._set_schedule()
         self._use_codec(LatentCodec.fitted_copy(self.estimator, objects + self._train_objects))
         self._codec.check_widths(objects, name="X")
         if y is None:
@@ -262,6 +299,8 @@ class LatentBayesSearch(SearchParameters):
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self._state = SearchState(objects, self._codec.encode(objects), values, seed)
         self._update_box()
+        if self.invert:  # the initial points too: latents that decode to them
+            self._state.latents = self._told(self._state.latents, objects)[0]
         if self._region is not None:
             self._region.start(values)
         if self.checkpoint is not None:
@@ -271,6 +310,7 @@ class LatentBayesSearch(SearchParameters):
     def _resume(self, X, train_objects, saved):
         """Continue a checkpointed run: the saved estimator and observations."""
         self._train_objects = list(train_objects) if train_objects is not None else []
+        self._set_schedule()
         objects = object_list(X)
         codec = restore_codec(self.checkpoint, saved, self.estimator, objects + self._train_objects)
         state = SearchState.from_dict(
@@ -424,52 +464,22 @@ class LatentBayesSearch(SearchParameters):
         st.n_rejected += n_rejected
         return Z
 
-    def _update_box(self, box=None):
-        """Search in ``box``; by default the box for the current latent space."""
-        if box is None and isinstance(self.bounds, str):  # "data": from the encodings
-            train = [self._codec.encode(self._train_objects)] if self._train_objects else []
-            box = data_box(np.vstack([self._state.latents, *train]))
-        elif box is None:
-            box = self._proposer.box
-        self._proposer.set_box(box)
-        self.space_ = self._proposer.space
-        self._state.box = np.asarray(box, dtype=float).tolist()
-
-    def _region_center(self):
-        """The incumbent's latent point (re-encoded with ``recoordinate``)."""
-        st = self._state
-        i = st.best_index()
-        if self.recoordinate and i >= st.n_initial:
-            z = self._codec.encode([st.object(i)])[0]
-            if np.all(np.isfinite(z)):
-                return z
-        return st.latents[i]
-
-    def _evaluate(self, objects, known_crashes=()):
-        return evaluate(
-            self.objective,
-            objects,
-            vectorized=self.vectorized,
-            n_jobs=self.n_jobs,
-            timeout=self.timeout,
-            known_crashes=known_crashes,
-        )
-
     def _record(self, Z, objects, evaluations):
         """Store a round of evaluations, run callbacks, retrain if due, checkpoint."""
         st = self._state
         Z = np.asarray(Z, dtype=float).reshape(len(objects), -1)
         lre = self._codec.lre(Z)
+        told, inverted = self._told(Z, objects)
         stop = False
         for i, (obj, ev) in enumerate(zip(objects, evaluations, strict=True)):
-            st.append(Z[i], obj, ev, lre[i])
+            self._note_triggers(ev.value)
+            st.append(Z[i], obj, ev, lre[i], told=told[i], inverted=inverted[i])
             warn_streak(
                 st.history,
                 st.n_consecutive_failures,
                 vectorized=self.vectorized,
                 policy=self.on_all_failed,
             )
-            st.quantile_hit |= bool(st.beats_quantile(ev.value, self.retrain_quantile))
             self._update_best()
             for cb in self._callbacks:
                 if cb(self.result_):
@@ -477,40 +487,11 @@ class LatentBayesSearch(SearchParameters):
         if self._region is not None:
             self._region.update([ev.value for ev in evaluations])
             st.trust_region = self._region.state()
-        if (self.retrain_every and st.since_retrain >= self.retrain_every) or st.quantile_hit:
+        if self._retrain_due():
             self._retrain()
         if self.checkpoint is not None:
             self._save_checkpoint()
         return stop
-
-    def _retrain(self):
-        """Retrain around the queries, re-encode every observation, refit the GP afresh."""
-        retrain_search(
-            self._codec,
-            self._state,
-            self._train_objects,
-            n_recent=self.n_recent,
-            reference_scale=self.reference_scale,
-            broad_scale=self.broad_scale,
-            broad_weight=self.broad_weight,
-            epochs=self.retrain_epochs,
-            weight_k=self.weight_k,
-        )
-        self._surrogates.reset()  # new space: refit GP hyperparameters
-        self._update_box()
-        self._update_best()
-        if self.checkpoint is not None:
-            self._save_model()
-
-    def _update_best(self):
-        st = self._state
-        i = st.best_index()
-        if i is None:
-            self.best_score_, self.best_latent_, self.best_object_ = -np.inf, None, None
-        else:
-            self.best_score_ = float(st.values[i])
-            self.best_latent_ = st.latents[i].copy()
-            self.best_object_ = st.object(i)
 
     # --------------------------------------------------------- fitted attributes
     history_ = property(lambda self: self._fitted_state().history)
@@ -519,6 +500,9 @@ class LatentBayesSearch(SearchParameters):
     n_initial_ = property(lambda self: self._fitted_state().n_initial)
     n_retrain_rounds_ = property(lambda self: self._fitted_state().n_retrain_rounds)
     n_rejected_ = property(lambda self: self._fitted_state().n_rejected)
+    n_inverted_ = property(
+        lambda self: sum(h.get("inverted") is True for h in self._fitted_state().history)
+    )
 
     def _fitted_state(self):
         try:

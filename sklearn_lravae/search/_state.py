@@ -48,6 +48,7 @@ def _history_from_json(history, string_objects):
             "latent": np.asarray(h["latent"], dtype=float),
             "object": h["object"] if string_objects else np.asarray(h["object"], dtype=float),
             "value": float("nan") if h["value"] is None else float(h["value"]),
+            "inverted": h.get("inverted"),  # absent in checkpoints of earlier versions
         }
         for h in history
     ]
@@ -81,7 +82,7 @@ class SearchState:
         self.n_retrain_rounds = 0
         self.n_rejected = 0
         self.since_retrain = 0
-        self.quantile_hit = False
+        self.trigger_hit = False  # a value trigger (quantile, new best) fired since retraining
         self.n_consecutive_failures = 0
         self.surrogate = None  # SurrogateManager.state()
         self.model_file = None
@@ -112,8 +113,14 @@ class SearchState:
         """All observed objects, initial ones first."""
         return [self.object(i) for i in range(len(self.values))]
 
-    def append(self, latent, obj, evaluation, lre):
-        """Record one evaluation (``evaluation`` is ``(value, status, message, seconds)``)."""
+    def append(self, latent, obj, evaluation, lre, told=None, inverted=None):
+        """Record one evaluation (``evaluation`` is ``(value, status, message, seconds)``).
+
+        ``latent`` is the point as queried (``history``); the surrogate is told
+        ``told`` when given (e.g. an inverted latent), else ``latent``.
+        ``inverted``: whether ``told`` is an inversion that reproduces ``obj``
+        (None: no inversion was tried).
+        """
         value, status, message, seconds = evaluation
         self.history.append(
             {
@@ -126,9 +133,11 @@ class SearchState:
                 "lre": float(lre),
                 "retrain_round": self.n_retrain_rounds,
                 "time": float(seconds),
+                "inverted": None if inverted is None else bool(inverted),
             }
         )
-        self.latents = np.vstack([self.latents, np.reshape(latent, (1, -1))])
+        told = latent if told is None else told
+        self.latents = np.vstack([self.latents, np.reshape(told, (1, -1))])
         self.values = np.append(self.values, value)
         self.since_retrain += 1
         self.n_consecutive_failures = 0 if status == "ok" else self.n_consecutive_failures + 1
@@ -141,6 +150,11 @@ class SearchState:
             and len(self.finite_initial) > 0
             and value > np.quantile(self.finite_initial, quantile)
         )
+
+    def beats_best(self, value):
+        """Whether ``value`` is finite and beats every finite value observed so far."""
+        finite = self.values[np.isfinite(self.values)]
+        return bool(np.isfinite(value) and (len(finite) == 0 or value > finite.max()))
 
     def best_index(self):
         """Index of the best finite observation, or None."""
@@ -175,7 +189,7 @@ class SearchState:
             "n_retrain_rounds": self.n_retrain_rounds,
             "n_rejected": self.n_rejected,
             "since_retrain": self.since_retrain,
-            "quantile_hit": self.quantile_hit,
+            "trigger_hit": self.trigger_hit,
             "n_consecutive_failures": self.n_consecutive_failures,
             "seed": self.seed,
             "surrogate": self.surrogate,
@@ -220,7 +234,7 @@ class SearchState:
         self.n_retrain_rounds = int(state["n_retrain_rounds"])
         self.n_rejected = int(state["n_rejected"])
         self.since_retrain = int(state["since_retrain"])
-        self.quantile_hit = bool(state["quantile_hit"])
+        self.trigger_hit = bool(state.get("trigger_hit", state.get("quantile_hit", False)))
         self.n_consecutive_failures = int(state.get("n_consecutive_failures", 0))
         self.surrogate = state["surrogate"]
         self.model_file = state["model_file"]

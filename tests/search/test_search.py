@@ -200,7 +200,12 @@ def test_consistency_filter_rejects_high_lre(digits_vae, digits, target):
 
     def run(threshold):
         return LatentBayesSearch(
-            digits_vae, Distance(target), n_calls=6, lre_threshold=threshold, random_state=0
+            digits_vae,
+            Distance(target),
+            n_calls=6,
+            bounds=3.0,  # the box the threshold was measured in
+            lre_threshold=threshold,
+            random_state=0,
         ).fit(digits[0][:5])
 
     plain, filtered = run(None), run(thr)

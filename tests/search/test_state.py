@@ -40,7 +40,7 @@ def test_to_dict_from_dict_round_trip_through_json(kind):
     st.append([0.3, 0.4], new[1], Evaluation(np.nan, "failed", "boom", 0.1), lre=1.5)
     st.n_retrain_rounds = 1  # the next evaluation belongs to round 1
     st.append([np.nan, np.nan], new[2], Evaluation(2.0, "ok", "", 0.2), lre=np.nan)
-    st.n_rejected, st.quantile_hit = 4, True
+    st.n_rejected, st.trigger_hit = 4, True
     st.surrogate = {"theta": [0.1, 0.2, 0.3], "noise": 1e-3, "n_at_refit": 5}
     st.model_file, st.model_kind = "vae-1.pt", "weights"
     st.vae = {"n_fit_calls": 2, "n_iter": 12, "seed": 3}
@@ -61,7 +61,7 @@ def test_to_dict_from_dict_round_trip_through_json(kind):
         else:
             assert isinstance(a, np.ndarray)
             np.testing.assert_array_equal(a, b)
-    assert (back.n_rejected, back.quantile_hit, back.since_retrain) == (4, True, 3)
+    assert (back.n_rejected, back.trigger_hit, back.since_retrain) == (4, True, 3)
     assert back.n_consecutive_failures == 0
     assert back.surrogate == st.surrogate and back.vae == st.vae
     assert (back.model_file, back.model_kind, back.reference) == (
