@@ -144,6 +144,22 @@ def test_resume_across_inversion_retraining_and_a_region_restart(molecules, tmp_
     assert resumed._region.state() == full._region.state()
 
 
+def test_ask_tell_with_inversion(molecules):
+    from sklearn_lravae.chem import qed
+
+    pipe, smiles = molecules
+    s = _search(pipe, n_calls=0).fit(smiles[:10], qed(smiles[:10]))
+    Z = s.ask(3)
+    objects = s.decode(Z)
+    s.tell(Z, qed(objects))  # latents: inverted where that reproduces the molecule
+    s.tell(objects, qed(objects), kind="objects")  # the same molecules, told as objects
+    flags = [h["inverted"] for h in s.history_]
+    assert len(flags) == 6 and flags[:3] == flags[3:]  # the same inversion either way
+    told = s.latents_[10:]
+    np.testing.assert_allclose(told[:3][flags[:3]], told[3:][flags[:3]])
+    assert s.decode(told[:3][flags[:3]]) == [o for o, f in zip(objects, flags) if f]
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [
