@@ -198,13 +198,9 @@ def lravae_loss(
     x : torch.Tensor of shape (n, n_features)
         Batch of data.
     forward_out : tuple
-        ``module(x)``: ``(out, mu, logvar, z)``, or the fused pass
-        ``module(x, reference_sampler=...)``: ``(out, mu, logvar, z, z_ref,
-        out_ref)`` whose ``z_ref`` and decoder output ``out_ref`` are used
-        (one decoder call for data and reference points).
+        ``module(x)``: ``(out, mu, logvar, z)``.
     z_ref : torch.Tensor of shape (m, n_components) or None
-        Fresh samples of the reference distribution; ignored when ``gamma == 0``
-        or when ``forward_out`` holds them.
+        Fresh samples of the reference distribution; ignored when ``gamma == 0``.
     gamma : float
         Weight of the LRE term (0 gives the standard VAE).
     beta : float
@@ -219,10 +215,7 @@ def lravae_loss(
     -------
     LossTerms
     """
-    out, mu, logvar = forward_out[:3]
-    out_ref = None
-    if len(forward_out) == 6:
-        z_ref, out_ref = forward_out[4:]
+    out, mu, logvar, _ = forward_out
     nll, kl = elbo_terms(module, x, out, mu, logvar)
     neg_elbo = nll + beta * kl
     if sample_weight is None:
@@ -233,7 +226,7 @@ def lravae_loss(
     lre = None
     if gamma > 0 and z_ref is not None:
         decode = resolve_lre_decode(lre_decode, module.likelihood)
-        lre = _lre_of_output(module, z_ref, out_ref, decode)
+        lre = _lre_of_output(module, z_ref, None, decode)
         loss = loss + gamma * lre.mean()
     return LossTerms(loss, nll, kl, lre)
 

@@ -517,13 +517,6 @@ class LRAVANet(NeuralNet):
             ("print_log", _PrintLog()),
         ]
 
-    def infer(self, x, **fit_params):
-        """In training with ``gamma > 0`` the batch's z and z_ref are decoded in one call."""
-        if self.gamma > 0 and self.module_.training:
-            ref, m = check_reference(self.reference), self.n_reference_samples
-            fit_params["reference_sampler"] = lambda d: ref.sample(m, d, device=self.device)
-        return super().infer(x, **fit_params)
-
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if isinstance(X, dict):
             x, sample_weight = X["x"], X.get("sample_weight")
@@ -533,7 +526,7 @@ class LRAVANet(NeuralNet):
         if sample_weight is not None:
             sample_weight = sample_weight.to(self.device)
         z_ref = None
-        if self.gamma > 0 and len(y_pred) == 4:  # not fused in infer (e.g. validation)
+        if self.gamma > 0:
             z_ref = check_reference(self.reference).sample(
                 self.n_reference_samples, y_pred[1].shape[1], device=self.device
             )

@@ -96,21 +96,10 @@ class VAE(nn.Module):
         """Most likely object (e.g. argmax tokens); not differentiable."""
         return self.likelihood.mode(self.decode(z))
 
-    def forward(self, x, sample_weight=None, reference_sampler=None):
-        """One reparameterised pass: ``(out, mu, logvar, z)``.
-
-        With ``reference_sampler`` (a callable ``n_components -> z_ref``, the
-        reference points of the LRE term) the decoder runs once on ``z`` and
-        ``z_ref`` stacked, and ``(out, mu, logvar, z, z_ref, out_ref)`` is
-        returned (``out_ref = decode(z_ref)``; one decoder call instead of two).
-        """
+    def forward(self, x, sample_weight=None):
         mu, logvar = self.encode(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        if reference_sampler is None:
-            return self.decode(z), mu, logvar, z
-        z_ref = reference_sampler(z.shape[1]).to(z.dtype)
-        out, out_ref = self.decode(torch.cat([z, z_ref])).split([len(z), len(z_ref)])
-        return out, mu, logvar, z, z_ref, out_ref
+        return self.decode(z), mu, logvar, z
 
 
 def build_core(module, n_features, n_components, n_outputs, hidden_layer_sizes):

@@ -21,7 +21,7 @@ __all__ = ["AUTO_N_REFERENCE_SAMPLES", "TransformerParameters"]
 #: ``n_reference_samples="auto"`` per likelihood (others: ``"default"``). Measured in
 #: ``benchmarks/results/speed_fit.md`` (M in {8, ..., 128}, 3 seeds): on MNIST
 #: (Bernoulli) 32 reference points per batch reach the LRE and ELBO of 128 within seed
-#: noise at ~1.2x the cost of a gamma = 0 step (128: ~1.7x); on QM9 SELFIES
+#: noise at ~1.27x the time of a gamma = 0 step (128: ~1.5x); on QM9 SELFIES
 #: (categorical) the LRE of N(0, 2^2 I) samples and the exact reconstruction keep
 #: improving up to 128, so categorical data keep 128.
 AUTO_N_REFERENCE_SAMPLES = {"categorical": 128, "default": 32}

@@ -92,51 +92,6 @@ def test_loss_equals_hand_computation(gamma, beta, weights):
         assert terms.lre is None
 
 
-@pytest.mark.parametrize("gamma", [0.7, 2.5])
-def test_fused_forward_equals_hand_computation(gamma):
-    """VAE.forward(reference_sampler=...) decodes z and z_ref in one call: same loss, grads."""
-    x = torch.tensor(X)
-    fused_module, plain_module = tiny_module(), tiny_module()
-    torch.manual_seed(0)
-    eps = torch.randn(2, 2)
-    torch.manual_seed(0)
-    out = fused_module(x, reference_sampler=lambda d: torch.tensor(ZREF))
-    assert len(out) == 6 and torch.equal(out[4], torch.tensor(ZREF))
-    terms = lravae_loss(fused_module, x, out, None, gamma=gamma, beta=1.0)
-    mu, logvar = plain_module.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * eps
-    ref = lravae_loss(
-        plain_module, x, (plain_module.decode(z), mu, logvar, z), torch.tensor(ZREF),
-        gamma=gamma, beta=1.0,
-    )  # fmt: skip
-    torch.testing.assert_close(terms.loss, ref.loss)
-    torch.testing.assert_close(terms.lre, ref.lre)
-    terms.loss.backward()
-    ref.loss.backward()
-    for name in ("A", "B", "C"):
-        torch.testing.assert_close(
-            getattr(fused_module.core, name).grad, getattr(plain_module.core, name).grad
-        )
-
-
-def test_net_fuses_the_reference_pass_in_training_only():
-    from sklearn_lravae import LRAVAETransformer
-
-    Xd = np.random.RandomState(0).rand(40, 6).astype(np.float32)
-    kw = dict(likelihood="bernoulli", hidden_layer_sizes=(8,), n_reference_samples=5)
-    vae = LRAVAETransformer(2, gamma=1.0, max_epochs=1, random_state=0, **kw).fit(Xd)
-    net, x = vae.net_, torch.as_tensor(Xd[:4])
-    net.module_.train()
-    out = net.infer(x)
-    assert len(out) == 6 and out[4].shape == (5, 2) and out[5].shape == (5, 6)
-    assert net.get_loss(out, None, X=x, training=True).isfinite()
-    net.module_.eval()
-    assert len(net.infer(x)) == 4
-    net.module_.train()
-    net.gamma = 0.0
-    assert len(net.infer(x)) == 4
-
-
 def test_lre_gradients_reach_encoder_and_decoder():
     module = tiny_module()
     x = torch.tensor(X)
@@ -216,9 +171,6 @@ def test_n_reference_samples_auto(likelihood, value, expected):
     ).fit(Xc.reshape(30, 6))  # fmt: skip
     assert vae.net_.n_reference_samples == expected
     assert vae.n_reference_samples == value
-    net, x = vae.net_, torch.as_tensor(Xc.reshape(30, 6)[:4])
-    net.module_.train()
-    assert net.infer(x)[4].shape == (expected, 2)
 
 
 def test_n_reference_samples_bad_value():
