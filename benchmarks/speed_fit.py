@@ -1,93 +1,138 @@
-"""Training speed of ``LRAVAETransformer.fit`` against a plain PyTorch loop.
+"""Training speed of ``LRAVAETransformer.fit``: an independent PyTorch baseline, the LRE cost.
 
-Every figure is a ratio measured in the same run, interleaving the contenders:
+Three measurements, each its own mode (results accumulate in
+``benchmarks/results/speed_fit.json``; ``--render`` writes the reports):
 
-- skorch-wrapped ``fit`` epoch time / a hand-written PyTorch loop over the same
-  module, data, batch size, optimiser and threads (target <= 1.10x);
-- epoch time at ``gamma > 0`` / at ``gamma = 0`` (the price of the LRE term,
-  target <= 1.5x), for the package and for the plain loop;
-- achieved GFLOP/s of a training step against a large float32 matmul on the
-  same machine.
+``--baseline``
+    The fair protocol: every cell (package or plain loop, gamma, reference
+    samples M) runs in a fresh Python process with torch threads pinned,
+    ``--repeats`` times (interleaved), and is reported as median and range.
+    The plain loop is written here from the equations -- its own ``nn.Module``
+    of the same architecture (MLP 784-512-256-16, mirrored decoder), its own
+    Bernoulli ELBO and LRE -- and imports nothing from ``sklearn_lravae``; it
+    uses the same MNIST images, batch size (128), optimiser (Adam, lr 1e-3),
+    threads and flush-denormal setting. A "fused" variant decodes the data's
+    ``z`` and the reference ``z`` in one decoder call. Each cell also times a
+    2048^3 float32 matmul, the machine's peak against which the achieved
+    GFLOP/s of a training step are reported.
+``--lre-curve {mnist,qm9}``
+    Cost and effect of the number of reference samples per batch M in
+    {8, 16, 32, 64, 128} (and gamma = 0): epoch time ratio to gamma = 0,
+    held-out ELBO, mean LRE of reference samples N(0, 2^2 I) and of prior
+    samples N(0, I), for ``--seeds`` seeds (interleaved). MNIST: Bernoulli,
+    18,000 / 2,000 images. QM9: a SELFIES categorical VAE, 10,000 / 1,000
+    molecules (also exact held-out reconstruction and the LRE of the hard,
+    argmax decode).
+``--lre-decode``
+    QM9 SELFIES VAE, ``lre_decode="mean"`` vs ``"auto"`` (straight-through
+    argmax) at the default M and gamma: held-out exact reconstruction, LRE of
+    decoded prior samples (argmax decode -> encode), held-out ELBO.
 
-Usage::
+Usage (timed runs under the exclusive CPU lock)::
 
-    python benchmarks/speed_fit.py [--quick] [--data-dir ../shared/data/mnist]
+    flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --baseline
+    flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --lre-curve mnist
+    flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --lre-curve qm9
+    flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --lre-decode
+    python benchmarks/speed_fit.py --render
 
-Writes ``benchmarks/results/speed_fit.md`` and ``speed_fit.png``.
+Writes ``benchmarks/results/speed_fit.{json,md,png}`` and ``lre_decode.md``.
 """
 
 import argparse
-import copy
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
-
-import sklearn_lravae
-from sklearn_lravae import LRAVAETransformer
-from sklearn_lravae._loss import lravae_loss
-from sklearn_lravae.datasets import load_mnist
+import torch.nn.functional as F
+from torch import nn
 
 HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+JSON = RESULTS / "speed_fit.json"
+MNIST_DIR = HERE.parent.parent / "shared/data/mnist"
+M_GRID = (0, 8, 16, 32, 64, 128)
+D, HIDDEN, BATCH, LR = 16, (512, 256), 128, 1e-3
 
 
-def load_data(data_dir, n):
-    try:
-        X, _ = load_mnist(data_dir)
-        source = f"MNIST ({data_dir})"
-    except FileNotFoundError:
-        rng = np.random.RandomState(0)
-        X = (rng.rand(n, 784) > 0.8).astype(np.float32)
-        source = "synthetic binary 784-d (MNIST not found)"
-    return X[:n], source
+# ----------------------------------------------------------------------------------------
+# the independent baseline: module and loss written from the equations (no sklearn_lravae)
+def mlp(sizes):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
 
 
-def raw_epochs(module, X, epochs, batch_size, gamma, n_ref, lr, seed):
-    """The baseline: what one would write by hand in PyTorch."""
+class PlainVAE(nn.Module):
+    def __init__(self, n_features=784, d=D, hidden=HIDDEN):
+        super().__init__()
+        self.d = d
+        self.enc = mlp([n_features, *hidden, 2 * d])
+        self.dec = mlp([d, *hidden[::-1], n_features])
+
+    def encode(self, x):
+        h = self.enc(x)
+        return h[:, : self.d], h[:, self.d :]
+
+
+def plain_loss(model, x, z_ref, gamma, fused):
+    """-ELBO (Bernoulli, beta = 1) + gamma * mean ||z - enc_mu(sigmoid(dec(z)))||^2."""
+    mu, logvar = model.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    if z_ref is not None and fused:
+        logits, logits_ref = model.dec(torch.cat([z, z_ref])).split([len(z), len(z_ref)])
+    else:
+        logits = model.dec(z)
+        logits_ref = model.dec(z_ref) if z_ref is not None else None
+    nll = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+    kl = 0.5 * (mu * mu + logvar.exp() - 1.0 - logvar).sum(1)
+    loss = (nll + kl).mean()
+    if z_ref is not None:
+        mu_ref, _ = model.encode(torch.sigmoid(logits_ref))
+        loss = loss + gamma * (z_ref - mu_ref).pow(2).sum(1).mean()
+    return loss
+
+
+def plain_epochs(X, epochs, gamma, m_ref, fused, seed):
     torch.manual_seed(seed)
-    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    model = PlainVAE(X.shape[1])
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
     Xt = torch.as_tensor(X)
-    d = module.core.n_components
-    module.train()
-    start = time.perf_counter()
+    times = []
     for _ in range(epochs):
+        start = time.perf_counter()
         perm = torch.randperm(len(Xt))
-        for i in range(0, len(Xt), batch_size):
-            xb = Xt[perm[i : i + batch_size]]
+        for i in range(0, len(Xt), BATCH):
+            xb = Xt[perm[i : i + BATCH]]
+            z_ref = 2.0 * torch.randn(m_ref, D) if gamma > 0 else None
             opt.zero_grad()
-            out = module(xb)
-            z_ref = 2.0 * torch.randn(n_ref, d) if gamma > 0 else None
-            loss = lravae_loss(module, xb, out, z_ref, gamma=gamma, beta=1.0).loss
-            loss.backward()
+            plain_loss(model, xb, z_ref, gamma, fused).backward()
             opt.step()
-    return (time.perf_counter() - start) / epochs
+        times.append(time.perf_counter() - start)
+    return times
 
 
-def package_epochs(X, epochs, gamma, kw):
-    vae = LRAVAETransformer(gamma=gamma, max_epochs=epochs, **kw)
-    start = time.perf_counter()
-    vae.fit(X)
-    total = time.perf_counter() - start
-    fit_epochs = [h["dur"] for h in vae.net_.history]
-    return total / epochs, statistics.median(fit_epochs), vae
+def step_flops(n_features, m_ref, gamma, batch=BATCH):
+    """2 x multiply-adds of the Linear layers, forward + backward (x3)."""
+    enc = [n_features, *HIDDEN, 2 * D]
+    dec = [D, *HIDDEN[::-1], n_features]
+    macs = lambda s: sum(a * b for a, b in zip(s[:-1], s[1:]))  # noqa: E731
+    per_row = 6 * (macs(enc) + macs(dec))
+    return per_row * (batch + (m_ref if gamma > 0 else 0))
 
 
-def linear_flops(module, batch, n_ref, gamma):
-    """Multiply-adds x2 of all Linear layers, forward + backward (x3)."""
-    enc = [m for m in module.core.encoder if isinstance(m, torch.nn.Linear)]
-    dec = [m for m in module.core.decoder if isinstance(m, torch.nn.Linear)]
-    fwd = lambda layers, n: sum(2 * n * m.in_features * m.out_features for m in layers)  # noqa: E731
-    flops = 3 * (fwd(enc, batch) + fwd(dec, batch))
-    if gamma > 0:
-        flops += 3 * (fwd(dec, n_ref) + fwd(enc, n_ref))
-    return flops
-
-
-def matmul_peak(n=2048, reps=10):
+def matmul_peak(n=2048, reps=8):
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
     start = time.perf_counter()
@@ -96,136 +141,432 @@ def matmul_peak(n=2048, reps=10):
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
-def plot_m(m_rows, path):
+def load_mnist_copy(n):
+    from sklearn_lravae.datasets import load_mnist
+
+    X, _ = load_mnist(str(MNIST_DIR))
+    return X[:n].astype(np.float32).copy()
+
+
+def run_cell(spec):
+    """One baseline cell, in its own process: seconds per epoch and the matmul peak."""
+    torch.set_num_threads(spec["threads"])
+    torch.set_flush_denormal(True)
+    X = load_mnist_copy(spec["n"])
+    epochs, gamma, m_ref = spec["epochs"], spec["gamma"], spec["m"]
+    if spec["kind"] == "package":
+        from sklearn_lravae import LRAVAETransformer
+
+        kw = dict(likelihood="bernoulli", hidden_layer_sizes=HIDDEN, batch_size=BATCH, lr=LR)
+        kw.update(flush_denormal=True, n_iter_no_change=None)
+        LRAVAETransformer(D, max_epochs=1, **kw).fit(X[:256])  # warm-up
+        start = time.perf_counter()
+        vae = LRAVAETransformer(
+            D, gamma=gamma, n_reference_samples=max(m_ref, 1), max_epochs=epochs,
+            random_state=spec["seed"], **kw,
+        ).fit(X)  # fmt: skip
+        whole = (time.perf_counter() - start) / epochs
+        epoch_times = [h["dur"] for h in vae.net_.history]
+        torch.set_flush_denormal(True)
+    else:
+        plain_epochs(X[:256], 1, gamma, m_ref, False, 0)  # warm-up
+        epoch_times = plain_epochs(X, epochs, gamma, m_ref, spec["kind"] == "plain_fused", 0)
+        whole = statistics.mean(epoch_times)
+    return {
+        "epoch_s": statistics.median(epoch_times),
+        "whole_s": whole,
+        "steps": int(np.ceil(len(X) / BATCH)),
+        "flops_step": step_flops(X.shape[1], m_ref, gamma),
+        "peak_gflops": matmul_peak(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def baseline(args):
+    default_m = _default_m("bernoulli")
+    cells = [("package", 0.0, 0), ("plain", 0.0, 0)]
+    for m in sorted({default_m, 128}):
+        cells += [("package", 0.1, m), ("plain", 0.1, m), ("plain_fused", 0.1, m)]
+    out = {"cells": {}, "default_m": default_m, "repeats": args.repeats}
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": "1"}
+    for rep in range(args.repeats):
+        for kind, gamma, m in cells:
+            spec = dict(kind=kind, gamma=gamma, m=m, seed=rep, epochs=2, n=20000)
+            spec["threads"] = args.threads
+            proc = subprocess.run(
+                [sys.executable, __file__, "--cell", json.dumps(spec)],
+                capture_output=True, text=True, env=env, check=True,
+            )  # fmt: skip
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            out["cells"].setdefault(f"{kind}|{gamma:g}|{m}", []).append(res)
+            print(f"rep {rep} {kind} gamma={gamma:g} M={m}: {res['epoch_s']:.3f} s/epoch, "
+                  f"peak {res['peak_gflops']:.0f} GFLOP/s", flush=True)  # fmt: skip
+    out["loadavg"] = os.getloadavg()
+    return out
+
+
+def fused_ab(args, blocks=30, steps=20):
+    """Fused vs two decoder calls, plain loop, in alternating blocks of ``steps`` steps."""
+    torch.set_flush_denormal(True)
+    X = torch.as_tensor(load_mnist_copy(20000))
+    out = {"blocks": blocks, "steps": steps, "ratios": {}}
+    for m in (32, 128):
+        torch.manual_seed(0)
+        model = PlainVAE()
+        opt = torch.optim.Adam(model.parameters(), lr=LR)
+        ratios = []
+        for b in range(blocks + 1):  # block 0: warm-up
+            t = {}
+            for fused in (False, True) if b % 2 else (True, False):
+                start = time.perf_counter()
+                for _ in range(steps):
+                    xb = X[torch.randint(len(X), (BATCH,))]
+                    opt.zero_grad()
+                    plain_loss(model, xb, 2.0 * torch.randn(m, D), 0.1, fused).backward()
+                    opt.step()
+                t[fused] = time.perf_counter() - start
+            if b:
+                ratios.append(t[True] / t[False])
+        out["ratios"][str(m)] = ratios
+        print(f"M={m}: fused / two calls {statistics.median(ratios):.3f}", flush=True)
+    out["loadavg"] = os.getloadavg()
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# the cost/effect curve of the number of reference samples, and lre_decode
+def qm9_data(n_train=10000, n_test=1000, seed=0):
+    from sklearn_lravae.chem import SelfiesVectorizer
+    from sklearn_lravae.datasets import load_qm9
+
+    smiles = load_qm9()
+    perm = np.random.RandomState(seed).permutation(len(smiles))
+    test, train = smiles[perm[:n_test]], smiles[perm[n_test : n_test + n_train]]
+    vec = SelfiesVectorizer()
+    X_train = vec.fit_transform(train)
+    test_vec = SelfiesVectorizer(
+        alphabet=vec.alphabet_.tolist(), max_length=vec.n_positions_,
+        on_error="drop", on_long="drop",
+    ).fit(train[:10])  # fmt: skip
+    return X_train.astype(np.float32), test_vec.transform(test).astype(np.float32)
+
+
+def dataset(name):
+    if name == "mnist":
+        X = load_mnist_copy(20000)
+        return X[:-2000], X[-2000:], dict(likelihood="bernoulli", n_components=D)
+    X_train, X_test = qm9_data()
+    return X_train, X_test, dict(likelihood="categorical", n_components=32)
+
+
+def quality_cell(X, X_test, kw, m_ref, seed, epochs, lre_decode="auto", gamma=0.1):
+    from sklearn_lravae import LRAVAETransformer
+
+    vae = LRAVAETransformer(
+        kw["n_components"], likelihood=kw["likelihood"], batch_size=BATCH,
+        gamma=gamma if m_ref else 0.0, n_reference_samples=max(m_ref, 1),
+        lre_decode=lre_decode, max_epochs=epochs, n_iter_no_change=None,
+        flush_denormal=True, random_state=seed,
+    ).fit(X)  # fmt: skip
+    rng = np.random.RandomState(1000)
+    Z_ref = rng.normal(0, 2, (2000, kw["n_components"]))
+    Z_prior = rng.normal(0, 1, (2000, kw["n_components"]))
+    res = {"epoch_s": statistics.median(h["dur"] for h in vae.net_.history)}
+    res["elbo"] = float(vae.score(X_test))
+    for name, Z in (("ref", Z_ref), ("prior", Z_prior)):
+        for decode in ("mean", "mode"):
+            res[f"lre_{name}_{decode}"] = float(np.mean(vae.latent_reconstruction_error(Z, decode)))
+    if kw["likelihood"] == "categorical":
+        rec = vae.inverse_transform(vae.transform(X_test), decode="mode")
+        res["exact_recon"] = float(np.mean(np.all(rec == X_test, axis=1)))
+    return res
+
+
+def lre_curve(args):
+    X, X_test, kw = dataset(args.lre_curve)
+    epochs = args.epochs or (10 if args.lre_curve == "mnist" else 30)
+    out = {"epochs": epochs, "n_train": len(X), "n_test": len(X_test), "cells": {}}
+    for seed in range(args.seeds):
+        for m in M_GRID:
+            res = quality_cell(X, X_test, kw, m, seed, epochs)
+            out["cells"].setdefault(str(m), []).append(res)
+            print(f"seed {seed} M={m}: {json.dumps(res)}", flush=True)
+    out["loadavg"] = os.getloadavg()
+    return out
+
+
+def lre_decode(args):
+    X, X_test, kw = dataset("qm9")
+    epochs, m = args.epochs or 30, _default_m("categorical")
+    out = {"epochs": epochs, "m": m, "n_train": len(X), "n_test": len(X_test), "cells": {}}
+    for seed in range(args.seeds):
+        for mode in ("mean", "auto"):
+            res = quality_cell(X, X_test, kw, m, seed, epochs, lre_decode=mode)
+            out["cells"].setdefault(mode, []).append(res)
+            print(f"seed {seed} lre_decode={mode}: {json.dumps(res)}", flush=True)
+    out["loadavg"] = os.getloadavg()
+    return out
+
+
+def _default_m(likelihood):
+    """The default ``n_reference_samples`` ("auto") for ``likelihood``."""
+    from sklearn_lravae._transformer_params import AUTO_N_REFERENCE_SAMPLES as AUTO
+
+    return AUTO.get(likelihood, AUTO["default"])
+
+
+# ----------------------------------------------------------------------------------------
+# reports
+def _med(values):
+    """'median [min, max]' of a list."""
+    return statistics.median(values), min(values), max(values)
+
+
+def _fmt(values, digits=2, suffix=""):
+    m, lo, hi = _med(values)
+    return f"{m:.{digits}f}{suffix} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _stamp(block):
+    la = ", ".join(f"{x:.2f}" for x in block["loadavg_before"])
+    la_after = ", ".join(f"{x:.2f}" for x in block["loadavg"])
+    return (
+        f"Run {block['date']} on {block['machine']}; load average (1/5/15 min) "
+        f"{la} before, {la_after} after (2 cores: a load above ~2 means processes outside "
+        "this run shared the CPU). Run under the project's exclusive CPU lock, which keeps out "
+        "the jobs that take it, not every process: the machine was not idle."
+    )
+
+
+def render_baseline(b):
+    cells = b["cells"]
+    t = {k: [r["epoch_s"] for r in v] for k, v in cells.items()}
+    peak = [r["peak_gflops"] for v in cells.values() for r in v]
+    m = b["default_m"]
+    ratio = lambda a, c: [x / y for x, y in zip(t[a], t[c])]  # noqa: E731 (paired by repeat)
+    lines = [
+        "## Package vs an independent plain-PyTorch loop (fair protocol)",
+        "",
+        _stamp(b),
+        "",
+        f"MNIST, 20,000 images (a copy), MLP 784-512-256-16 (mirrored decoder), Bernoulli, batch "
+        f"{BATCH}, Adam lr {LR}, 2 epochs per cell, {cells['plain|0|0'][0]['threads']} torch "
+        f"threads, flush-denormal on; each cell a fresh process, {b['repeats']} interleaved "
+        "repeats: median [min, max]. The plain loop has its own module and loss (written from "
+        "the equations in this file, nothing imported from `sklearn_lravae`).",
+        "",
+        "| cell | s/epoch | vs plain loop (same gamma, M) | GFLOP/s | % of matmul peak |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    peak_med = statistics.median(peak)
+    for key in cells:
+        kind, gamma, mm = key.split("|")
+        r0 = cells[key][0]
+        gf = [r0["flops_step"] * r0["steps"] / x / 1e9 for x in t[key]]
+        plain = f"plain|{gamma}|{mm}"
+        vs = _fmt(ratio(key, plain), suffix="x") if kind != "plain" else "1"
+        name = f"{kind}, gamma {gamma}" + (f", M {mm}" if gamma != "0" else "")
+        lines.append(
+            f"| {name} | {_fmt(t[key], 3)} | {vs} | {_fmt(gf, 1)} | "
+            f"{100 * statistics.median(gf) / peak_med:.0f}% |"
+        )
+    lines += [
+        "",
+        f"- float32 matmul 2048^3, measured in every cell: {_fmt(peak, 0)} GFLOP/s.",
+        f"- LRE cost at the default M = {m} (epoch time gamma 0.1 / gamma 0, paired by repeat): "
+        f"package {_fmt(ratio(f'package|0.1|{m}', 'package|0|0'), suffix='x')}, plain loop "
+        f"{_fmt(ratio(f'plain|0.1|{m}', 'plain|0|0'), suffix='x')}, plain fused "
+        f"{_fmt(ratio(f'plain_fused|0.1|{m}', 'plain|0|0'), suffix='x')} (goal <= 1.3x).",
+        "- At M = 128 (the old default): package "
+        f"{_fmt(ratio('package|0.1|128', 'package|0|0'), suffix='x')}, plain "
+        f"{_fmt(ratio('plain|0.1|128', 'plain|0|0'), suffix='x')}, plain fused "
+        f"{_fmt(ratio('plain_fused|0.1|128', 'plain|0|0'), suffix='x')}.",
+        "- Fused decode (data z and reference z in one decoder call) vs two calls, plain loop, "
+        "fresh processes: "
+        f"M = {m}: {_fmt(ratio(f'plain_fused|0.1|{m}', f'plain|0.1|{m}'), 3, 'x')}; M = 128: "
+        f"{_fmt(ratio('plain_fused|0.1|128', 'plain|0.1|128'), 3, 'x')}.",
+        *_fused_ab_line(b),
+        "- GFLOP/s count the Linear layers only (2 x multiply-adds, x3 for forward + backward).",
+    ]
+    return lines
+
+
+def _fused_ab_line(b):
+    ab = b.get("fused_ab")
+    if not ab:
+        return []
+    parts = [f"M = {m}: {_fmt(r, 3, 'x')}" for m, r in ab["ratios"].items()]
+    return [
+        f"- Fused vs two decoder calls in one process, plain loop, {ab['blocks']} alternating "
+        f"blocks of {ab['steps']} steps (paired, so load changes cancel): " + "; ".join(parts) + "."
+    ]
+
+
+CURVE_COLS = (
+    ("elbo", "held-out ELBO"),
+    ("lre_ref_mean", "LRE N(0,4I), mean decode"),
+    ("lre_ref_mode", "LRE N(0,4I), mode decode"),
+    ("lre_prior_mean", "LRE N(0,I), mean decode"),
+    ("lre_prior_mode", "LRE N(0,I), mode decode"),
+    ("exact_recon", "held-out exact recon."),
+)
+
+
+def curve_table(c):
+    cells = c["cells"]
+    base = [r["epoch_s"] for r in cells["0"]]
+    cols = [(k, n) for k, n in CURVE_COLS if k in cells["0"][0]]
+    lines = [
+        "| M | s/epoch | cost vs gamma 0 | " + " | ".join(n for _, n in cols) + " |",
+        "| --- " * (3 + len(cols)) + "|",
+    ]
+    for m, rows in cells.items():
+        ratio = [r["epoch_s"] / b for r, b in zip(rows, base)]
+        vals = [_fmt([r[k] for r in rows], 3 if k == "exact_recon" else 2) for k, _ in cols]
+        label = m if m != "0" else "0 (gamma 0)"
+        lines.append(
+            f"| {label} | {_fmt([r['epoch_s'] for r in rows], 3)} | {_fmt(ratio, suffix='x')} | "
+            + " | ".join(vals)
+            + " |"
+        )
+    return lines
+
+
+def plot_curves(data, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    m = [r[0] for r in m_rows]
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(9, 3.5))
-    a0.plot(m, [r[1] / m_rows[0][1] for r in m_rows], "o-")
-    a0.axhline(1.5, color="grey", ls=":", label="target 1.5x")
-    a0.set(xlabel="reference samples per batch (0: gamma = 0)", ylabel="epoch time vs gamma = 0")
-    a0.legend()
-    a1.plot(m, [r[2] for r in m_rows], "o-")
-    a1.set(xlabel="reference samples per batch", ylabel="mean LRE of N(0, 4I) samples")
+    names = [k for k in ("curve_mnist", "curve_qm9") if k in data]
+    fig, axes = plt.subplots(len(names), 3, figsize=(12, 3.3 * len(names)), squeeze=False)
+    for ax_row, name in zip(axes, names):
+        cells = data[name]["cells"]
+        ms = [int(m) for m in cells if m != "0"]
+        base = [r["epoch_s"] for r in cells["0"]]
+        for ax, key, label in zip(
+            ax_row,
+            ("cost", "lre_ref_mode", "elbo"),
+            ("epoch time / gamma 0", "mean LRE of N(0, 4I) (mode decode)", "held-out ELBO"),
+        ):
+            vals = []
+            for m in ms:
+                rows = cells[str(m)]
+                v = [r["epoch_s"] / b for r, b in zip(rows, base)] if key == "cost" else None
+                vals.append(_med(v or [r[key] for r in rows]))
+            med = np.array([v[0] for v in vals])
+            err = np.abs(np.array([[v[1], v[2]] for v in vals]).T - med)
+            ax.errorbar(ms, med, yerr=err, fmt="o-", capsize=3, label="gamma 0.1")
+            if key != "cost":
+                g0 = _med([r[key] for r in cells["0"]])
+                ax.axhspan(g0[1], g0[2], color="grey", alpha=0.2, label="gamma 0 (range)")
+            else:
+                ax.axhline(1.3, color="grey", ls=":", label="goal 1.3x")
+            ax.set(xscale="log", xlabel="reference samples per batch M", ylabel=label)
+            ax.set_xticks(ms, [str(m) for m in ms])
+            ax.set_title(name.replace("curve_", "").upper(), fontsize=9)
+            ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=90)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small data, 2 repeats")
-    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data/mnist"))
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--out", default=str(HERE / "results" / "speed_fit.md"))
-    args = parser.parse_args()
-
-    n = 6000 if args.quick else 20000
-    repeats = args.repeats or (2 if args.quick else 5)
-    epochs = 2
-    quality_epochs = 3 if args.quick else 10
-    X, source = load_data(args.data_dir, n)
-    kw = dict(
-        n_components=16,
-        hidden_layer_sizes=(512, 256),
-        likelihood="bernoulli",
-        batch_size=128,
-        n_reference_samples=128,
-        random_state=0,
-        flush_denormal=True,
-    )
-    LRAVAETransformer(2, max_epochs=1).fit(X[:256])  # imports and warm-up
-
-    rows = {g: {"pkg": [], "pkg_inner": [], "raw": []} for g in (0.0, 0.1)}
-    for rep in range(repeats):
-        for gamma in (0.0, 0.1):
-            t_pkg, t_inner, vae = package_epochs(X, epochs, gamma, kw)
-            module = copy.deepcopy(vae.net_.module_)
-            # the package's flush_denormal=True restores the previous setting after fit:
-            # switch it on again so the plain loop runs under the same condition
-            torch.set_flush_denormal(True)
-            t_raw = raw_epochs(module, X, epochs, 128, gamma, 128, 1e-3, rep)
-            rows[gamma]["pkg"].append(t_pkg)
-            rows[gamma]["pkg_inner"].append(t_inner)
-            rows[gamma]["raw"].append(t_raw)
-            print(f"rep {rep} gamma={gamma}: package {t_pkg:.3f}s/epoch, raw {t_raw:.3f}s/epoch")
-    # the LRE cost scales with the number of reference samples M per batch: time and
-    # quality (LRE of N(0, 2^2 I) samples, held-out ELBO) at M = 32 / 64 / 128
-    m_rows = []
-    X_test = X[-2000:]
-    Z_far = np.random.RandomState(1).normal(0, 2, (2000, 16))
-    for m_ref in (0, 32, 64, 128):
-        times, lres, elbos = [], [], []
-        for rep in range(repeats):
-            kw_m = {**kw, "n_reference_samples": max(m_ref, 1), "random_state": rep}
-            vae = LRAVAETransformer(
-                gamma=0.1 if m_ref else 0.0, max_epochs=quality_epochs, **kw_m
-            ).fit(X[:-2000])
-            times.append(statistics.median([h["dur"] for h in vae.net_.history]))
-            lres.append(float(np.mean(vae.latent_reconstruction_error(Z_far))))
-            elbos.append(vae.score(X_test))
-        m_rows.append(
-            (m_ref, statistics.median(times), statistics.median(lres), statistics.median(elbos))
-        )
-        print(f"M={m_ref}: {m_rows[-1][1]:.3f}s/epoch, LRE {m_rows[-1][2]:.2f}")
-    torch.set_flush_denormal(False)
-
-    med = {g: {k: statistics.median(v) for k, v in r.items()} for g, r in rows.items()}
-    peak = matmul_peak()
-    steps = int(np.ceil(n / 128))
+def render_lre_decode(d):
+    cells = d["cells"]
+    keys = [k for k in ("exact_recon", "lre_prior_mode", "lre_ref_mode", "lre_prior_mean",
+                        "elbo", "epoch_s") if k in cells["mean"][0]]  # fmt: skip
     lines = [
-        "# Training speed: `LRAVAETransformer.fit` vs a plain PyTorch loop",
+        "# LRE through the discrete decode: `lre_decode` on a QM9 SELFIES VAE",
         "",
-        f"Data: {source}, n = {n}, MLP 784-512-256-16 (mirrored decoder), batch 128, Adam, "
-        f"{epochs} epochs per fit, {repeats} interleaved repeats (medians), "
-        f"{torch.get_num_threads()} torch threads, flush_denormal on for both.",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-        f"torch {torch.__version__}, sklearn-lravae {sklearn_lravae.__version__}.",
+        _stamp(d),
         "",
-        "| gamma | package s/epoch (whole fit) | package s/epoch (skorch loop) | plain PyTorch "
-        "s/epoch | ratio whole fit | ratio loop | GFLOP/s (loop) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"QM9, {d['n_train']} training / {d['n_test']} held-out molecules (one-hot SELFIES), "
+        f"`LRAVAETransformer(32, likelihood='categorical')` defaults (beta 0.01, MLP 512-256, "
+        f"gamma 0.1, M = {d['m']}), {d['epochs']} epochs, {len(cells['mean'])} seeds: median "
+        "[min, max]. 'mode decode' LRE: argmax decode of the latent point, one-hot, encode "
+        "(codec style: what an evaluated molecule really encodes to).",
+        "",
+        "| lre_decode | " + " | ".join(keys) + " |",
+        "| --- " * (1 + len(keys)) + "|",
     ]
-    for g in (0.0, 0.1):
-        m = med[g]
-        module = vae.net_.module_
-        gflops = linear_flops(module, 128, 128, g) * steps / m["pkg_inner"] / 1e9
-        lines.append(
-            f"| {g:g} | {m['pkg']:.3f} | {m['pkg_inner']:.3f} | {m['raw']:.3f} | "
-            f"{m['pkg'] / m['raw']:.2f}x | {m['pkg_inner'] / m['raw']:.2f}x | {gflops:.1f} |"
-        )
-    lines += [
-        "",
-        f"- Cost of the LRE term (gamma=0.1 vs 0, 128 reference samples per batch of 128): "
-        f"package {med[0.1]['pkg_inner'] / med[0.0]['pkg_inner']:.2f}x, plain loop "
-        f"{med[0.1]['raw'] / med[0.0]['raw']:.2f}x (target <= 1.5x).",
-        f"- Large float32 matmul (2048^3) on this machine: {peak:.1f} GFLOP/s; a training step "
-        "reaches the GFLOP/s in the table (small layers, batch 128: far from the matmul peak).",
-        "- 'whole fit' includes validation of X, network construction and skorch set-up; "
-        "'skorch loop' is the median of skorch's own epoch durations (`net_.history[:, 'dur']`).",
-        "- Targets: package/plain <= 1.10x; LRE cost <= 1.5x.",
-        "",
-        f"## Reference samples per batch: cost and effect ({quality_epochs} epochs, "
-        f"{len(X) - 2000} training images, gamma 0.1, medians of {repeats})",
-        "",
-        "| M (reference samples) | s/epoch (skorch loop) | cost vs gamma=0 | "
-        "mean LRE of N(0, 2^2 I) samples | held-out ELBO per image |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for m_ref, t, lre, elbo in m_rows:
-        lines.append(
-            f"| {m_ref if m_ref else '0 (gamma = 0)'} | {t:.3f} | {t / m_rows[0][1]:.2f}x | "
-            f"{lre:.2f} | {elbo:.2f} |"
-        )
-    plot_m(m_rows, Path(args.out).with_suffix(".png"))
-    lines += ["", f"![LRE cost and effect]({Path(args.out).with_suffix('.png').name})"]
-    text = "\n".join(lines) + "\n"
-    print("\n" + text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
-    print(f"wrote {args.out}")
+    for mode, rows in cells.items():
+        label = mode + (" (straight-through)" if mode == "auto" else "")
+        vals = [_fmt([r[k] for r in rows], 3) for k in keys]
+        lines.append(f"| {label} | " + " | ".join(vals) + " |")
+    return lines
+
+
+def render(data):
+    lines = ["# Training speed: package vs a plain PyTorch loop, and the price of the LRE term", ""]
+    if "baseline" in data:
+        base = {**data["baseline"], "fused_ab": data.get("fused_ab")}
+        lines += render_baseline(base) + [""]
+    for name, title in (("curve_mnist", "MNIST (Bernoulli)"), ("curve_qm9", "QM9 SELFIES")):
+        if name in data:
+            c = data[name]
+            lines += [
+                f"## Reference samples per batch M: cost and effect, {title}",
+                "",
+                _stamp(c),
+                "",
+                f"{c['n_train']} training / {c['n_test']} held-out rows, {c['epochs']} epochs, "
+                f"gamma 0.1 (0 in the first row), batch {BATCH}, {len(c['cells']['0'])} seeds "
+                "(interleaved): median [min, max]; cost = epoch time / the same seed's gamma 0 "
+                "epoch time (skorch epoch durations, one process).",
+                "",
+                *curve_table(c),
+                "",
+            ]
+    if "curve_mnist" in data or "curve_qm9" in data:
+        plot_curves(data, RESULTS / "speed_fit.png")
+        lines += ["![cost and effect of M](speed_fit.png)", ""]
+    discussion = RESULTS / "speed_fit.discussion.md"
+    if discussion.exists():
+        lines += [discussion.read_text()]
+    (RESULTS / "speed_fit.md").write_text("\n".join(lines) + "\n")
+    if "lre_decode" in data:
+        text = "\n".join(render_lre_decode(data["lre_decode"])) + "\n"
+        extra = RESULTS / "lre_decode.discussion.md"
+        text += ("\n" + extra.read_text()) if extra.exists() else ""
+        (RESULTS / "lre_decode.md").write_text(text)
+    print("wrote", RESULTS / "speed_fit.md")
+
+
+# ----------------------------------------------------------------------------------------
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--baseline", action="store_true")
+    p.add_argument("--lre-curve", choices=["mnist", "qm9"])
+    p.add_argument("--lre-decode", action="store_true")
+    p.add_argument("--fused-ab", action="store_true")
+    p.add_argument("--render", action="store_true")
+    p.add_argument("--cell", help=argparse.SUPPRESS)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    if args.cell:
+        print(json.dumps(run_cell(json.loads(args.cell))))
+        return
+    torch.set_num_threads(args.threads)
+    data = json.loads(JSON.read_text()) if JSON.exists() else {}
+    stamp = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "loadavg_before": os.getloadavg(),
+    }
+    for flag, key, fn in (
+        (args.baseline, "baseline", baseline),
+        (args.lre_curve, f"curve_{args.lre_curve}", lre_curve),
+        (args.lre_decode, "lre_decode", lre_decode),
+        (args.fused_ab, "fused_ab", fused_ab),
+    ):
+        if flag:
+            data[key] = {**stamp, **fn(args)}
+            JSON.write_text(json.dumps(data, indent=1))
+            print(f"wrote {JSON}")
+    if args.render or not (args.baseline or args.lre_curve or args.lre_decode or args.fused_ab):
+        render(data)
 
 
 if __name__ == "__main__":
