@@ -146,12 +146,19 @@ def quality(cnn, F_real, X_gen, cfg, pr=True):
     out = {
         "fid": frechet_distance(F_real, F),
         "kid": kernel_inception_distance(F_real, F, n_kid, cfg["kid_subsets"], 0)[0],
-        "confidence": float(cnn.predict_proba(X_gen).max(1).mean()),
+        "confidence": float(proba_from_features(cnn, F).max(1).mean()),
     }
     if pr:
         n_pr = min(len(F), len(F_real), 2000)
         out["precision"], out["recall"] = precision_recall(F_real[:n_pr], F[:n_pr])
     return out
+
+
+def proba_from_features(cnn, F):
+    """Class probabilities from penultimate features (saves a second forward pass)."""
+    with torch.no_grad():
+        logits = cnn.module_.out(torch.as_tensor(F, dtype=torch.float32))
+    return torch.softmax(logits, 1).numpy()
 
 
 def _mean_over_extractors(per_ext):
@@ -169,7 +176,7 @@ def sample_study(vae, cnns, feats, cfg, seed):
     out = {"test": {}, "test_bin": {}, "val": {}}
     for s in cfg["scales"]:
         X = vae.sample(cfg["n_fid"], scale=s, random_state=1000 + seed)
-        X_val = vae.sample(cfg["n_fid"], scale=s, random_state=5000 + seed)
+        X_val = vae.sample(cfg["n_fid"], scale=s, random_state=5000 + seed)  # fresh draws
         X_bin = bernoulli(X, 7 + seed)
         key = f"{s:g}"
         out["test"][key] = _mean_over_extractors(
@@ -178,9 +185,10 @@ def sample_study(vae, cnns, feats, cfg, seed):
         out["test_bin"][key] = _mean_over_extractors(
             [quality(c, f["test_bin"], X_bin, cfg) for c, f in zip(cnns, feats)]
         )
-        out["val"][key] = _mean_over_extractors(
-            [quality(c, f["val"], X_val, cfg, pr=False) for c, f in zip(cnns, feats)]
-        )
+        if s == cfg["select_scale"]:  # validation: only what the gamma selection uses
+            out["val"][key] = _mean_over_extractors(
+                [quality(c, f["val"], X_val, cfg, pr=False) for c, f in zip(cnns, feats)]
+            )
     return out
 
 

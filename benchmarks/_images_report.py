@@ -5,7 +5,7 @@ from _images_stats import estimate, fmt_paired, ms, paired, rates, select, selec
 
 METRICS = (  # key, label, format, scale factor
     ("fid", "FID", "{:.2f}", 1.0),
-    ("kid", "KID x 1e3", "{:.2f}", 1e3),
+    ("kid", "KID", "{:.4g}", 1.0),
     ("precision", "precision", "{:.3f}", 1.0),
     ("recall", "recall", "{:.3f}", 1.0),
     ("confidence", "confidence", "{:.3f}", 1.0),
@@ -95,9 +95,9 @@ def _runtime(result):
 
 def _selection_lines(runs, ds, length, gammas, a):
     best, table = selection(runs, ds, length, gammas, a["select_scale"])
-    cells = " | ".join(f"{g:g}: {v * 1e3:.2f}" for g, v in table.items())
+    cells = " | ".join(f"{g:g}: {v:.4g}" for g, v in table.items())
     line = (
-        f"Validation KID x 1e3 of N(0, {a['select_scale']:g}^2 I) samples: {cells}; "
+        f"Validation KID of N(0, {a['select_scale']:g}^2 I) samples: {cells}; "
         f"selected gamma = {best:g}."
         if best is not None
         else "No gamma > 0 finished."
@@ -119,10 +119,11 @@ def _main_table(runs, ds, length, best, scales):
                 def get(r, key=key, kind=kind, s=s, f=f):
                     return r["samples"][kind][s][key] * f
 
+                rel = fmt_paired(paired(rg, r0, get, True), "{:+.1f}", " %")
                 lines.append(
                     f"| {label} | {kind_label} | {s} | {ms([get(r) for r in r0], fmt)} | "
                     f"{ms([get(r) for r in rg], fmt)} | {fmt_paired(paired(rg, r0, get), fmt)} | "
-                    f"{fmt_paired(paired(rg, r0, get, True), '{:+.1f}', ' %')} |"
+                    f"{rel if key in ('fid', 'kid') else '—'} |"
                 )
     return lines + [""]
 
@@ -130,7 +131,7 @@ def _main_table(runs, ds, length, best, scales):
 def _all_gammas_table(runs, ds, length, gammas, scales):
     lines = [
         "| gamma | "
-        + " | ".join(f"FID s={s} | ΔFID % s={s} | KID x 1e3 s={s}" for s in scales)
+        + " | ".join(f"FID s={s} | ΔFID % s={s} | KID s={s}" for s in scales)
         + " | FID recon |",
         "|---:|" + "---:|" * (3 * len(scales) + 1),
     ]
@@ -149,7 +150,7 @@ def _all_gammas_table(runs, ds, length, gammas, scales):
             cells += [
                 f"{ms([fid(r) for r in rs])} (ext sd {ext:.2f})",
                 "—" if g == 0 else fmt_paired(paired(rs, r0, fid, True), "{:+.1f}", " %"),
-                ms([r["samples"]["test"][s]["kid"] * 1e3 for r in rs]),
+                ms([r["samples"]["test"][s]["kid"] for r in rs], "{:.4g}"),
             ]
         cells.append(ms([r["recon"]["fid"] for r in rs]))
         lines.append(f"| {g:g} | " + " | ".join(cells) + " |")
@@ -222,8 +223,8 @@ def _dataset(result, ds):
             + ", ".join(f"{c['accuracy']:.4f}" for c in cnn)
             + "; real validation vs real test images (the noise floor): FID "
             + ", ".join(f"{c['floor']['fid']:.2f}" for c in cnn)
-            + ", KID x 1e3 "
-            + ", ".join(f"{c['floor']['kid'] * 1e3:.3f}" for c in cnn)
+            + ", KID "
+            + ", ".join(f"{c['floor']['kid']:.3g}" for c in cnn)
             + ".",
             "",
         ]

@@ -83,7 +83,7 @@ FULL = dict(
     cnn_epochs=3,
     cnn_train=55000,
     kid_subset=1000,
-    kid_subsets=20,
+    kid_subsets=10,
     calib_cap=40,
     calib_patience=3,
 )
@@ -296,7 +296,7 @@ def main(argv=None):
             line = (
                 f"{ds} {key[2]} gamma={key[3]:g} seed={key[4]}: fit {run['fit_s']:.0f} s, eval "
                 f"{run['eval_s']:.0f} s, FID s={s} {run['samples']['test'][s]['fid']:.2f}, KID "
-                f"{run['samples']['test'][s]['kid'] * 1e3:.2f}e-3"
+                f"{run['samples']['test'][s]['kid']:.4g}"
             )
         print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
         save()

@@ -317,15 +317,20 @@ def kernel_inception_distance(
         )
     rng = check_random_state(random_state)
     d, m = A.shape[1], subset_size
+
+    def kernel(x, y):
+        k = x @ y.T
+        k /= d
+        k += 1
+        return k * k * k  # faster than k ** 3
+
     estimates = np.empty(n_subsets)
     for k in range(n_subsets):
         a = A[rng.choice(len(A), m, replace=False)]
         b = B[rng.choice(len(B), m, replace=False)]
-        k_aa = (a @ a.T / d + 1) ** 3
-        k_bb = (b @ b.T / d + 1) ** 3
-        k_ab = (a @ b.T / d + 1) ** 3
+        k_aa, k_bb = kernel(a, a), kernel(b, b)
         within = (k_aa.sum() - np.trace(k_aa) + k_bb.sum() - np.trace(k_bb)) / (m * (m - 1))
-        estimates[k] = within - 2 * k_ab.mean()
+        estimates[k] = within - 2 * kernel(a, b).mean()
     return float(estimates.mean()), float(estimates.std())
 
 
