@@ -28,10 +28,25 @@ METHODS = {
     "tr-fixed": "trust region + Thompson sampling + recoordination, gamma > 0 VAE, no retraining",
     "tr-lra": "trust region + Thompson sampling + recoordination, gamma > 0 VAE, "
     "LRA retraining with rank weights",
+    "tr-inv": "tr-fixed with decoder inversion (InvBO) instead of recoordination",
+    "tr-inv-best-g0": "tr-inv, gamma = 0 VAE retrained (rank weights) every 50 and at each "
+    "new best",
+    "tr-inv-best-lra": "tr-inv, gamma > 0 VAE, LRA retraining (rank weights) every 50 and at each "
+    "new best",
     "ga-feasible": "mol-ga held to the decoder's feasible set (infeasible score 0)",
     "ga": "mol-ga, unrestricted",
 }
-LATENT_METHODS = {"lsbo-fixed", "lsbo-tripp", "lra-lsbo", "lra-lsbo-filter", "tr-fixed", "tr-lra"}
+LATENT_METHODS = {
+    "lsbo-fixed",
+    "lsbo-tripp",
+    "lra-lsbo",
+    "lra-lsbo-filter",
+    "tr-fixed",
+    "tr-lra",
+    "tr-inv",
+    "tr-inv-best-g0",
+    "tr-inv-best-lra",
+}
 
 
 class _Budget(Exception):
@@ -40,6 +55,7 @@ class _Budget(Exception):
 
 def _search(ctx, vae, seed, **kw):
     cfg = ctx["cfg"]
+    kw.setdefault("retrain_every", None)  # a fixed VAE unless the method retrains
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         s = LatentBayesSearch(
@@ -60,6 +76,7 @@ def _search(ctx, vae, seed, **kw):
         lre=[h["lre"] for h in hist],
         n_retrain=int(s.n_retrain_rounds_),
         n_rejected=int(getattr(s, "n_rejected_", 0)),
+        n_inverted=int(s.n_inverted_),
     )
 
 
@@ -152,6 +169,12 @@ def run_method(name, ctx, seed):
         return _search(ctx, ctx["vae1"], seed, trust_region=True, recoordinate=True)
     if name == "tr-lra":
         return _search(ctx, ctx["vae1"], seed, trust_region=True, recoordinate=True, **retrain)
+    if name == "tr-inv":
+        return _search(ctx, ctx["vae1"], seed, trust_region=True, invert=True)
+    if name in ("tr-inv-best-g0", "tr-inv-best-lra"):
+        vae = ctx["vae0"] if name == "tr-inv-best-g0" else ctx["vae1"]
+        auto = dict(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
+        return _search(ctx, vae, seed, trust_region=True, invert=True, **auto)
     if name in ("ga", "ga-feasible"):
         return _ga(ctx, seed, feasible=name == "ga-feasible")
     raise ValueError(f"unknown method {name!r}; one of {sorted(METHODS)}")

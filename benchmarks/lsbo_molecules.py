@@ -77,7 +77,15 @@ CONFIGS = {
         n_screen=500,
         n_retrain_data=500,
         ga_offspring=10,
-        methods=["screening", "prior-g0", "random-box", "lsbo-fixed", "tr-lra", "ga-feasible"],
+        methods=[
+            "screening",
+            "prior-g0",
+            "random-box",
+            "lsbo-fixed",
+            "tr-lra",
+            "tr-inv-best-lra",
+            "ga-feasible",
+        ],
     ),
     "full": dict(
         vae="moses",
