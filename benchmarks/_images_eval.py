@@ -99,6 +99,7 @@ def make_vae(cfg, gamma, seed, epochs):
         n_components=cfg["n_components"],
         gamma=gamma,
         reference=cfg["reference_scale"],
+        n_reference_samples=cfg.get("n_reference_samples", "auto"),
         likelihood="bernoulli",
         hidden_layer_sizes=tuple(cfg["hidden"]),
         max_epochs=epochs,

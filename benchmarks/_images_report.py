@@ -21,6 +21,7 @@ def _settings(result):
         "",
         f"- Model: `LRAVAETransformer(n_components={a['n_components']}, hidden_layer_sizes="
         f"{tuple(a['hidden'])}, likelihood='bernoulli', reference={a['reference_scale']:g}, "
+        f"n_reference_samples={a.get('n_reference_samples', 'auto')!r}, "
         f"batch_size={a['batch_size']}, lr={a['lr']:g}, flush_denormal=True)`; gammas "
         f"{a['gammas']}, VAE seeds {a['seeds']}, training lengths {lengths}.",
         f"- Splits: {a['n_val']} of the 60,000 training images are a validation split (never "

@@ -104,6 +104,11 @@ def parse_args(argv=None):
         help="name:n_train:epochs, the first is the main one; epochs 'auto' = calibrated",
     )  # fmt: skip
     p.add_argument("--reference-scale", type=float, default=2.0, help="s_ref of N(0, s_ref^2 I)")
+    p.add_argument(
+        "--n-reference-samples", default="auto",
+        type=lambda v: v if v == "auto" else int(v),
+        help="reference samples per batch ('auto': the package default, 32 for Bernoulli)",
+    )  # fmt: skip
     p.add_argument("--select-scale", type=float, default=None, help="default: reference scale")
     p.add_argument("--scales", type=float, nargs="+", default=[1.0, 2.0, 3.0])
     p.add_argument("--n-components", type=int, default=16)
