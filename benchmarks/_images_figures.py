@@ -88,7 +88,7 @@ def morph_figure(result, tag, ds, length):
             ax.plot(x, np.concatenate([t, tau]), marker=".", label=f"{g:g}")
     for ax, title in zip(axes, ("mean LRE", "mean classifier confidence")):
         ax.axvspan(0, 1, color="tab:blue", alpha=0.08)
-        ax.set_xlabel("interpolation t in [0, 1], then 1 + tau (spread units beyond the ends)")
+        ax.set_xlabel("t in [0, 1], then 1 + tau (spread units past an end)", fontsize=8)
         ax.set_title(f"{title} along the path", fontsize=10)
     axes[0].set_yscale("log")
     axes[0].legend(title="gamma", fontsize=8)
