@@ -137,20 +137,143 @@ def cell_vectorize(args):
     }
 
 
-def cell_fit_epoch(args):
-    """HOOK (transformer side, not implemented): one training epoch from the indices.
+def _compact_bytes(X):
+    """Bytes of a dense array or of a CSR matrix's three arrays."""
+    if hasattr(X, "indptr"):
+        return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
+    return int(X.nbytes)
 
-    To add: vectorise as in :func:`cell_vectorize`, then time
-    ``LRAVAETransformer(likelihood="categorical", max_epochs=1)`` fitted on the
-    ``uint8`` indices (expanded per mini-batch with ``chem.one_hot``, never as
-    a float copy of the whole set) and report its peak RSS the same way.
+
+def _compact_data(args):
+    """``(X, info)``: vectorise ``n`` MOSES SMILES compactly, or load them from ``--cache``.
+
+    ``--output sparse`` gives a CSR matrix of uint8 ones, ``onehot`` a dense uint8
+    one-hot array. With ``--cache PATH`` an existing cache is loaded (its
+    vectorise time is the one recorded when it was written), else written.
     """
-    raise NotImplementedError("fit_epoch: to be added with training from token indices")
+    import numpy as np
+    import scipy.sparse as sp
+
+    from sklearn_lravae.chem import SelfiesVectorizer
+
+    cache = Path(args.cache) if args.cache else None
+    if cache is not None and cache.exists():
+        t0 = time.perf_counter()
+        X = sp.load_npz(cache) if args.output == "sparse" else np.load(cache)
+        info = json.loads(cache.with_suffix(".json").read_text())
+        return X, {**info, "loaded_s": time.perf_counter() - t0, "from_cache": True}
+    t0 = time.perf_counter()
+    smiles = _read_smiles(args.n)
+    t1, c1 = time.perf_counter(), time.process_time()
+    vec = SelfiesVectorizer(
+        output=args.output, dtype=np.uint8, on_error="drop", n_jobs=args.n_jobs,
+        canonicalize=bool(args.canonicalize),
+    )  # fmt: skip
+    X = vec.fit_transform(smiles)
+    t2, c2 = time.perf_counter(), time.process_time()
+    worker_peak, worker_cpu = _children_usage() if args.n_jobs > 1 else (None, 0.0)
+    info = {
+        "n": len(smiles), "n_kept": int(X.shape[0]), "read_s": t1 - t0,
+        "vectorize_s": t2 - t1, "vectorize_cpu_s": c2 - c1 + worker_cpu,
+        "vectorize_peak_mib": _vm_hwm_mib(), "worker_peak_mib": worker_peak,
+        "n_positions": vec.n_positions_, "n_tokens": vec.n_tokens_, "from_cache": False,
+    }  # fmt: skip
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        if args.output == "sparse":
+            sp.save_npz(cache, X, compressed=False)
+        else:
+            np.save(cache, X)
+        cache.with_suffix(".json").write_text(json.dumps(info))
+    return X, info
+
+
+def _pipeline(args, train):
+    """Vectorise (or load), fit one epoch (if ``train``), encode: time and VmHWM per stage."""
+    import torch
+
+    from sklearn_lravae import LRAVAETransformer
+
+    torch.set_num_threads(args.threads)
+    imports = _vm_hwm_mib()
+    X, info = _compact_data(args)
+    out = {**info, "imports_mib": imports, "after_data_mib": _vm_hwm_mib()}
+    out.update(shape=list(X.shape), dtype=str(X.dtype), compact_bytes=_compact_bytes(X))
+    out["format"] = "csr" if hasattr(X, "indptr") else "dense"
+    vae = LRAVAETransformer(likelihood="categorical", max_epochs=1 if train else 0, random_state=0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    vae.fit(X)
+    out.update(fit_s=time.perf_counter() - t0, fit_cpu_s=time.process_time() - c0)
+    out["after_fit_mib"] = _vm_hwm_mib()
+    if train:
+        out["train_loss"] = float(vae.net_.history[-1]["train_loss"])
+        out["n_batches"] = -(-X.shape[0] // vae.batch_size)
+    t0, c0 = time.perf_counter(), time.process_time()
+    Z = vae.transform(X)
+    out.update(encode_s=time.perf_counter() - t0, encode_cpu_s=time.process_time() - c0)
+    out.update(peak_mib=_vm_hwm_mib(), latent_shape=list(Z.shape), threads=args.threads)
+    return out
+
+
+def cell_fit_epoch(args):
+    """Vectorise ``n`` MOSES molecules compactly, fit ONE epoch, encode them all.
+
+    ``LRAVAETransformer(likelihood="categorical", max_epochs=1, random_state=0)``,
+    the package's molecule defaults otherwise, trained on the CSR / uint8 output
+    as it is (expanded to float32 per mini-batch). Peak RSS is read after each
+    stage (``VmHWM`` never decreases, so each value is the peak so far).
+    """
+    return _pipeline(args, train=True)
 
 
 def cell_encode(args):
-    """HOOK (transformer side, not implemented): ``transform`` of the indices to latents."""
-    raise NotImplementedError("encode: to be added with training from token indices")
+    """``transform`` of all molecules alone, with an untrained network (``max_epochs=0``):
+    the encoder's cost does not depend on its weights."""
+    return _pipeline(args, train=False)
+
+
+def cell_search_step(args):
+    """Seconds of one ``LatentBayesSearch`` ask + tell with ``n`` observations, d=32.
+
+    A Gaussian VAE (32 latents, one epoch on random data: its weights do not
+    matter here) and a search started from ``n`` told objects; then
+    ``--steps`` steps of ``ask()`` and ``tell(z, value)``, each timed. The
+    default surrogate refits its hyperparameters every 10 observations (on at
+    most 1,000 of them): those steps are reported apart.
+    """
+    import warnings
+
+    import numpy as np
+    import torch
+
+    from sklearn_lravae import LatentBayesSearch, LRAVAETransformer
+
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(args.n, 64))
+    vae = LRAVAETransformer(32, hidden_layer_sizes=(64,), max_epochs=1, random_state=0).fit(X)
+    y = -np.sum(X[:, :8] ** 2, axis=1)
+    search = LatentBayesSearch(vae, _search_objective, n_calls=0, random_state=0).fit(X, y)
+    steps = []
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        z = search.ask()
+        search.tell(z, [float(-np.sum(z[0, :8] ** 2))], kind="latents")
+        steps.append(time.perf_counter() - t0)
+    return {"n": args.n, "d": 32, "step_s": steps, "peak_mib": _vm_hwm_mib()}
+
+
+def _search_objective(x):
+    import numpy as np
+
+    return -float(np.sum(np.asarray(x)[:8] ** 2))
+
+
+def cell_cache(args):
+    """Vectorise ``n`` molecules compactly into ``--cache`` (the first half of a split cell)."""
+    X, info = _compact_data(args)
+    return {**info, "shape": list(X.shape), "compact_bytes": _compact_bytes(X)}
 
 
 def _raw_loop(smiles, vocabulary, canonicalize, width=128):
@@ -235,8 +358,10 @@ CELLS = {
     "imports": cell_imports,
     "vectorize": cell_vectorize,
     "speed": cell_speed,
-    "fit_epoch": cell_fit_epoch,  # HOOK
-    "encode": cell_encode,  # HOOK
+    "fit_epoch": cell_fit_epoch,
+    "encode": cell_encode,
+    "search_step": cell_search_step,
+    "cache": cell_cache,
 }
 
 
@@ -283,9 +408,31 @@ def measure(args):
     if args.speed_n:
         rows.append(run_cell("speed", n=args.speed_n, repeats=args.speed_repeats))
         print("speed", json.dumps(rows[-1]["cpu_s"]), flush=True)
+    rows += _measure_model(args)
     info["loadavg_end"] = _loadavg()
     info["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     return {"info": info, "rows": rows}
+
+
+def _measure_model(args):
+    """The transformer's cells: fit_epoch / encode per size, the full split cell, search."""
+    rows = []
+    model = dict(output=args.fit_output, n_jobs=2, canonicalize=0, threads=args.threads)
+    for n in args.fit_sizes:
+        for cell in ("fit_epoch", "encode"):
+            rows.append(run_cell(cell, n=n, **model))
+            r = rows[-1]
+            print(f"{cell} n={n}: fit {r['fit_s']:.1f} s encode {r['encode_s']:.1f} s "
+                  f"peak {r['peak_mib']:.0f} MiB", flush=True)  # fmt: skip
+    cache = HERE / "cache" / f"moses_{N_MOSES}_{args.fit_output}.npz"
+    for stage in args.full_stage:
+        cell = {"vectorize": "cache", "fit": "fit_epoch", "encode": "encode"}[stage]
+        rows.append(run_cell(cell, n=N_MOSES, cache=str(cache), **model))
+        print(f"full {stage}:", {k: v for k, v in rows[-1].items() if k.endswith("_s")}, flush=True)
+    for n in args.search_sizes:
+        rows.append(run_cell("search_step", n=n, steps=args.search_steps, threads=args.threads))
+        print(f"search n={n}: median step {_median(rows[-1]['step_s']):.3f} s", flush=True)
+    return rows
 
 
 def _cpu_name():
@@ -308,6 +455,18 @@ def main():
     parser.add_argument("--speed-n", type=int, default=20_000, help="0: no speed cell")
     parser.add_argument("--speed-repeats", type=int, default=3)
     parser.add_argument("--name", default="scale", help="file name stem of the results")
+    parser.add_argument("--fit-sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--fit-output", default="sparse", choices=["sparse", "onehot"])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of model cells")
+    parser.add_argument("--canonicalize", type=int, default=0, help="model cells: 0 or 1")
+    parser.add_argument("--cache", default="", help="model cells: compact data cache (.npz)")
+    parser.add_argument(
+        "--full-stage", nargs="*", default=[], choices=["vectorize", "fit", "encode"],
+        help="all of MOSES, split: vectorise into benchmarks/cache/, then fit / encode from it",
+    )  # fmt: skip
+    parser.add_argument("--search-sizes", type=int, nargs="*", default=[100, 300, 1000, 2000])
+    parser.add_argument("--search-steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=10, help="search_step cell (internal)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     if args.cell:
@@ -325,7 +484,7 @@ def main():
 
 def _merge(old, new):
     def key(row):
-        return row["cell"], row.get("n"), row.get("n_jobs")
+        return row["cell"], row.get("n"), row.get("n_jobs"), row.get("output")
 
     done = {key(r) for r in new["rows"]}
     kept = [r for r in old["rows"] if key(r) not in done]
@@ -369,7 +528,9 @@ def write_report(results, stem):
     series = _series(rows)
     base = next(r["peak_mib"] for r in rows if r["cell"] == "imports")
     lines = [
-        "# Vectorising MOSES at scale (issue 19, vectoriser side)",
+        "# A million molecules on one machine (issue 19)",
+        "",
+        "## Vectorising MOSES",
         "",
         f"Run {info['started']} to {info['finished']} on {info['cpu']} ({info['n_cpus']} cores), "
         f"Python {info['python']}. Load average (1/5/15 min) at start "
@@ -398,16 +559,11 @@ def write_report(results, stem):
     lines += _table_lines(series, base) + _slope_lines(series)
     lines += _extrapolation_lines(series)
     lines += _speed_lines(rows)
-    lines += [
-        "",
-        "Not measured yet: the cells `fit_epoch` (one training epoch from the indices) and "
-        "`encode` (latent means) are hooks in `benchmarks/scale.py` for the transformer side.",
-        "",
-        f"![scaling]({Path(stem).name}.png)",
-        "",
-    ]
+    lines += ["", f"![scaling]({Path(stem).name}.png)", ""]
+    lines += _model_lines(rows, base, f"{Path(stem).name}_model.png")
     Path(f"{stem}.md").write_text("\n".join(lines))
     _plot(series, f"{stem}.png")
+    _plot_model(rows, f"{stem}_model.png")
 
 
 def _cpu(cells, key="total"):
@@ -518,6 +674,188 @@ def _speed_lines(rows):
         f"({w1 / w2:.2f}x, best of {len(r['wall_s']['1'])}).",
     ]
     return lines
+
+
+MIB = 2**20
+
+
+def _model_cells(rows, cell):
+    """Latest row per n of a model cell (full-MOSES rows from the split run included)."""
+    out = {}
+    for r in rows:
+        if r["cell"] == cell:
+            out[r["n"]] = r
+    return [out[n] for n in sorted(out)]
+
+
+def _model_lines(rows, base, png):
+    fits = _model_cells(rows, "fit_epoch")
+    if not fits:
+        return []
+    f0 = fits[0]
+    lines = [
+        "## Vectorise, fit one epoch, encode",
+        "",
+        "Each row is one fresh process (`fit_epoch` cell), threads pinned "
+        f"(torch {f0['threads']} thread(s), BLAS 1): read the first n SMILES, "
+        f'`SelfiesVectorizer(output="{f0["output"]}", dtype=np.uint8, on_error="drop", '
+        f"canonicalize={bool(f0['canonicalize'])}, n_jobs=2).fit_transform` them, "
+        '`LRAVAETransformer(likelihood="categorical", max_epochs=1, random_state=0)` '
+        "(the molecule defaults otherwise: 32 latents, hidden (512, 256), batch 128, gamma 0.1 "
+        "with 128 reference samples per batch) `.fit` on the compact matrix as it is, then "
+        "`transform` of all of it. MOSES SMILES are RDKit-canonical already (4,999 of the "
+        "first 5,000 are unchanged by `MolToSmiles(MolFromSmiles(s))`), so `canonicalize=False` "
+        "(about twice as fast, see above). Peak RSS is the process's `VmHWM` after each stage "
+        "(cumulative); the vectoriser's two joblib workers are separate processes (their own "
+        "peak in its column). The full MOSES row is split in two processes (vectorise into a "
+        "cache under `benchmarks/cache/`, then fit + encode from it); its vectorise columns "
+        "come from the first, the rest from the second. Single measurements: the load "
+        "column says what else ran.",
+        "",
+        "| n | compact X | vectorise s (CPU s) | fit 1 epoch s | ms/batch | encode s "
+        "| peak MiB after vectorise / fit / encode | worker peak MiB | budget: compact + 2 GiB "
+        "| train loss | load before |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | --- |",
+    ]
+    for r in fits:
+        compact = r["compact_bytes"] / MIB
+        budget = compact + 2048
+        peaks = f"{r['after_data_mib']:.0f} / {r['after_fit_mib']:.0f} / {r['peak_mib']:.0f}"
+        if r.get("from_cache"):
+            peaks = f"{r['vectorize_peak_mib']:.0f} (own process) / " + peaks.split(" / ", 1)[1]
+        worst = max(r["peak_mib"], r["vectorize_peak_mib"])
+        ok = "within" if worst <= budget else "OVER"
+        worker = f"{r['worker_peak_mib']:.0f}" if r.get("worker_peak_mib") else "-"
+        lines.append(
+            f"| {r['n_kept']:,} | {r['format']} {r['dtype']} {tuple(r['shape'])}, "
+            f"{compact:.0f} MiB | {r['vectorize_s']:.0f} ({r['vectorize_cpu_s']:.0f}) "
+            f"| {r['fit_s']:.0f} | {1000 * r['fit_s'] / r['n_batches']:.1f} "
+            f"| {r['encode_s']:.1f} | {peaks} | {worker} | {budget:.0f} MiB: {ok} "
+            f"| {r['train_loss']:.1f} | {r['loadavg_before'][0]} |"
+        )
+    lines += ["", f"Imports alone: {base:.0f} MiB. Fitted log-log slopes over n:", ""]
+    stages = [("vectorize_s", "vectorise"), ("fit_s", "fit one epoch"), ("encode_s", "encode")]
+    for key, label in [*stages, ("peak_mib", "peak RSS of fit + encode")]:
+        lines.append(f"- {label}: slope {_slope([(r['n_kept'], r[key]) for r in fits]):.2f}")
+    lines += _encode_lines(rows) + _search_lines(rows)
+    return [*lines, "", f"![model cells]({png})", ""]
+
+
+def _encode_lines(rows):
+    enc = _model_cells(rows, "encode")
+    if not enc:
+        return []
+    lines = [
+        "",
+        "Encode alone (`encode` cell: the same data, an untrained network, `max_epochs=0`, "
+        "then `transform`; chunks of 4,096 rows densified one at a time):",
+        "",
+        "| n | encode s | molecules/s | peak MiB | load before |",
+        "| ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in enc:
+        lines.append(
+            f"| {r['n_kept']:,} | {r['encode_s']:.1f} | {r['n_kept'] / r['encode_s']:,.0f} "
+            f"| {r['peak_mib']:.0f} | {r['loadavg_before'][0]} |"
+        )
+    return lines
+
+
+def _search_lines(rows):
+    cells = _model_cells(rows, "search_step")
+    if not cells:
+        return []
+    lines = [
+        "",
+        "## Search: cost of a step against the number of evaluations",
+        "",
+        '`search_step` cell: `LatentBayesSearch` (default surrogate `"GP"`) started from n '
+        "told objects in a d = 32 latent space, then steps of `ask()` + `tell(z, value)`, "
+        f"each timed (one process per n, torch {cells[0].get('threads', 1)} thread(s), BLAS "
+        "1). The default GP refits its "
+        "kernel hyperparameters only every 10 observations, warm-started, on at most 1,000 "
+        "observations (a fixed-seed subset above that: `max_fit_points`); the other steps "
+        "fit a GP with the kernel fixed (one Cholesky factorisation, O(n^3) with a small "
+        "constant) and score the acquisition's candidates with one matrix product "
+        "(O(m n^2)). The step with the refit is the maximum below.",
+        "",
+        "| n | steps | median step s | mean step s | max step s | load before |",
+        "| ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in cells:
+        t = r["step_s"]
+        lines.append(
+            f"| {r['n']:,} | {len(t)} | {_median(t):.3f} | {sum(t) / len(t):.3f} "
+            f"| {max(t):.3f} | {r['loadavg_before'][0]} |"
+        )
+    med = _slope([(r["n"], _median(r["step_s"])) for r in cells])
+    mean = _slope([(r["n"], sum(r["step_s"]) / len(r["step_s"])) for r in cells])
+    local = [
+        f"{a['n']:,} to {b['n']:,}: "
+        f"{_slope([(a['n'], _median(a['step_s'])), (b['n'], _median(b['step_s']))]):.2f}"
+        for a, b in zip(cells, cells[1:])
+    ]
+    lines += [
+        "",
+        f"Fitted log-log slope of the median step {med:.2f}, of the mean {mean:.2f}; of the "
+        "median between neighbouring sizes " + ", ".join(local) + ".",
+    ]
+    return lines
+
+
+def _plot_model(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fits, search = _model_cells(rows, "fit_epoch"), _model_cells(rows, "search_step")
+    if not fits:
+        return
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    n = np.array([r["n_kept"] for r in fits], dtype=float)
+    panels = [
+        (axes[0], [("vectorize_s", "vectorise"), ("fit_s", "fit 1 epoch"),
+                   ("encode_s", "encode")], "wall s"),
+        (axes[1], [("peak_mib", "peak RSS"), ("above", "peak above imports"),
+                   ("compact_bytes", "compact X")], "MiB"),
+    ]  # fmt: skip
+    for ax, keys, ylabel in panels:
+        for key, label in keys:
+            y = np.array([_plotted(r, key) for r in fits])
+            _loglog_fit(ax, n, y, label)
+        ax.set(xlabel="molecules", ylabel=ylabel)
+    axes[0].set_title("default categorical VAE, one epoch")
+    axes[1].set_title("memory")
+    if search:
+        x = np.array([r["n"] for r in search], dtype=float)
+        _loglog_fit(axes[2], x, np.array([_median(r["step_s"]) for r in search]), "median step")
+        _loglog_fit(axes[2], x, np.array([max(r["step_s"]) for r in search]), "max (refit)")
+        axes[2].set(xlabel="evaluations", ylabel="s per ask + tell", title="search, d = 32")
+    for ax in axes:
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _plotted(row, key):
+    if key == "above":
+        return row["peak_mib"] - row["imports_mib"]
+    return row[key] / (MIB if key == "compact_bytes" else 1)
+
+
+def _loglog_fit(ax, x, y, label):
+    import numpy as np
+
+    slope = _slope(list(zip(x, y)))
+    (line,) = ax.loglog(x, y, "o", label=f"{label}: slope {slope:.2f}")
+    if len(x) > 1:
+        fit = np.polyfit(np.log10(x), np.log10(y), 1)
+        grid = np.geomspace(x.min(), x.max(), 20)
+        ax.loglog(grid, 10 ** np.polyval(fit, np.log10(grid)), "-", color=line.get_color())
 
 
 def _plot(series, path):

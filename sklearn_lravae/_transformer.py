@@ -188,7 +188,7 @@ class LRAVAETransformer(
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; ``uint8`` / ``int8`` / ``bool`` arrays and CSR matrices
             are kept as they are, converted per mini-batch (the same result as
-            their float32 equivalent; see :doc:`/scale`).
+            their float32 equivalent; see :doc:`/scale_training`).
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -226,7 +226,7 @@ class LRAVAETransformer(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, as for :meth:`fit` (one chunk of a larger data set:
-            see :doc:`/scale`).
+            see :doc:`/scale_training`).
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None

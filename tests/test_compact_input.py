@@ -82,6 +82,15 @@ def test_compact_partial_fit_over_chunks_as_float32():
     np.testing.assert_array_equal(a.transform(chunks[1]), b.transform(sp.csr_matrix(chunks[1])))
 
 
+def test_memory_mapped_compact_array_trains_in_place(tmp_path, reference):
+    """A read-only uint8 .npy opened with mmap_mode="r" trains as the float32 array."""
+    np.save(tmp_path / "X.npy", X32.astype(np.uint8))
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    vae = _vae(validation_fraction=0.2).fit(X, sample_weight=WEIGHTS)
+    assert _losses(vae) == _losses(reference)
+    np.testing.assert_array_equal(vae.transform(X), reference.transform(X32))
+
+
 def test_partial_fit_chunk_of_other_width_is_refused():
     vae = _vae().partial_fit(X32.astype(np.uint8), epochs=1)
     with pytest.raises(ValueError, match="features"):
@@ -188,3 +197,38 @@ def test_selfies_sparse_and_uint8_output_train_as_float32_onehot():
         vae = _vae(batch_size=16).fit(X)
         assert _losses(vae) == _losses(ref)
         np.testing.assert_array_equal(vae.transform(X), ref.transform(onehot))
+
+
+def _rst_blocks(name):
+    """The ``.. code-block:: python`` blocks of a docs page, dedented."""
+    from pathlib import Path
+
+    lines = (Path(__file__).resolve().parents[1] / "docs" / name).read_text().splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        if line.strip() == ".. code-block:: python":
+            body = []
+            for nxt in lines[i + 2 :]:
+                if nxt and not nxt.startswith("    "):
+                    break
+                body.append(nxt[4:])
+            blocks.append("\n".join(body))
+    return blocks
+
+
+def test_docs_scale_training_code_runs():
+    """docs/scale_training.rst: compact input, partial_fit over file chunks, dask vectorising
+    (the last block only when dask.dataframe imports: dask is not a dependency)."""
+    pytest.importorskip("rdkit")
+    blocks = _rst_blocks("scale_training.rst")
+    assert len(blocks) == 3 and "map_partitions" in blocks[2]
+    namespace = {}
+    for block in blocks[:2]:
+        exec(compile(block, "scale_training.rst", "exec"), namespace)
+    assert namespace["vae"].n_iter_ == 6
+    assert namespace["vae"].net_.module_.likelihood.n_categories == namespace["vec"].n_tokens_
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("dask.dataframe")  # needs pyarrow too
+    with dask.config.set(scheduler="synchronous"):
+        exec(compile(blocks[2], "scale_training.rst", "exec"), namespace)
+    assert int(namespace["counts"]["rows"].sum()) == 3000 - len(namespace["vec"].dropped_indices_)
