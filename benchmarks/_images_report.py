@@ -75,9 +75,11 @@ def _runtime(result):
         ev = plan["eval_scale"]
         lines += [
             f"Estimate of the full run ({len(plan['datasets'])} data sets, "
-            f"{len(plan['seeds'])} VAE seeds x {len(plan['gammas'])} gammas x 2 lengths, "
+            f"{len(plan['seeds'])} VAE seeds x gammas {plan['gammas']} x 2 lengths, "
             f"{len(plan['ext_seeds'])} extractors; evaluation time scaled x{ev:.1f} to the "
-            "full sizes), 2 single-thread workers, by the epochs E of the main length:",
+            "full sizes), 2 single-thread workers, by the epochs E of the main length "
+            "(the gamma = 0 MNIST validation ELBO at 55,000 images plateaus at E = 26: "
+            "[`images_calibration_mnist.json`](images_calibration_mnist.json)):",
             "",
             "| E (main length) | models | core-hours | wall (2 workers) |",
             "|---:|---:|---:|---:|",
