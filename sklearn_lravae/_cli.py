@@ -248,9 +248,20 @@ def build_parser():
     )
     p.add_argument(
         "--retrain-every",
-        type=positive_int,
-        default=None,
-        help="retrain the VAE around the queried points every N evaluations (never)",
+        type=_or_auto(positive_int),
+        default="auto",
+        help="retrain the VAE around the queried points every N evaluations; 'auto': "
+        "with --train every 50 evaluations and at each new best, without --train never (auto)",
+    )
+    p.add_argument(
+        "--trust-region",
+        action="store_true",
+        help="propose in a TuRBO trust region around the incumbent (recommended for molecules)",
+    )
+    p.add_argument(
+        "--invert",
+        action="store_true",
+        help="tell the surrogate latents that decode to the evaluated objects (decoder inversion)",
     )
     p.add_argument(
         "--retrain-epochs",

@@ -243,6 +243,8 @@ def cmd_optimize(args):
         batch_size=args.batch_size,
         acq_func=args.acq_func,
         retrain_every=args.retrain_every,
+        trust_region=args.trust_region,
+        invert=args.invert,
         retrain_epochs=args.retrain_epochs,
         weight_k=args.weight_k,
         lre_threshold=args.lre_threshold,

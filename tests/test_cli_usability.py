@@ -177,3 +177,39 @@ def test_warnings_are_one_line(tmp_path, capsys, monkeypatch, digits_csv):
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "warning:" in line]
     assert len(lines) == 1 and lines[0].startswith("lravae fit: warning: training reached")
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ([], {"retrain_every": "auto", "trust_region": False, "invert": False}),
+        (
+            ["--trust-region", "--invert", "--retrain-every", "7"],
+            {"retrain_every": 7, "trust_region": True, "invert": True},
+        ),
+    ],
+)
+def test_optimize_passes_search_options(tmp_path, monkeypatch, capsys, flags, expected):
+    """The LSBO options of issue 14 reach LatentBayesSearch from the command line."""
+    from sklearn_lravae.search import LatentBayesSearch
+
+    X = load_digits().data[:80] / 16
+    vae = LRAVAETransformer(2, likelihood="bernoulli", hidden_layer_sizes=(8,), max_epochs=1)
+    model = save(vae.fit(X), tmp_path / "m.lravae")
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",")
+    (tmp_path / "ink.py").write_text("def ink(x):\n    return float(sum(x))\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = {}
+    original = LatentBayesSearch.fit
+
+    def fit(self, *args, **kwargs):
+        seen.update(self.get_params(deep=False))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LatentBayesSearch, "fit", fit)
+    argv = ["optimize", str(model), "--objective", "ink:ink", "--initial", "x.csv"]
+    argv += ["--n-initial", "5", "--n-calls", "2", "-q", *flags]
+    assert main(argv) == 0
+    assert {k: seen[k] for k in expected} == expected
+    assert "2 evaluations" in capsys.readouterr().out
