@@ -401,7 +401,7 @@ class LRAVAETransformer(
         check_is_fitted(self)
         X = validate_input(self, X, reset=False)
         self.net_.module_.likelihood.check_data(X)
-        return self._batched(lambda m, x: m.encode(x)[0], X).astype(self._out_dtype(X))
+        return self._batched(lambda m, x: m.encode(x)[0], X).astype(self._out_dtype(X), copy=False)
 
     def inverse_transform(self, Z, decode="mean"):
         """Decode latent points to input space.

@@ -156,17 +156,20 @@ def batched_inference(module, fn, A, device, batch_size=INFERENCE_BATCH):
     """
     was_training = module.training
     module.eval()
-    outs = []
+    n, out = A.shape[0], None
     try:
         with torch.no_grad():
-            for start in range(0, max(A.shape[0], 1), batch_size):
+            for start in range(0, max(n, 1), batch_size):
                 a = A[start : start + batch_size]
                 a = a.toarray() if sp.issparse(a) else a
                 a = torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32), device=device)
-                outs.append(fn(module, a).cpu().numpy())
+                b = fn(module, a).cpu().numpy()
+                if out is None:  # filled in place: no list of batches, no concatenated copy
+                    out = np.empty((n, *b.shape[1:]), dtype=b.dtype)
+                out[start : start + len(b)] = b
     finally:
         module.train(was_training)
-    return np.concatenate(outs) if outs else np.empty((0,))
+    return out if out is not None else np.empty((0,))
 
 
 def take_rows(a, index):
