@@ -118,6 +118,9 @@ EXPECTED_FAILED_CHECKS = {
         "check_sample_weight_equivalence_on_dense_data": (
             "stochastic mini-batch training: weighting is not equivalent to repeating rows"
         ),
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "stochastic mini-batch training: weighting is not equivalent to repeating rows"
+        ),
     },
     "CNNFeatureExtractor": {
         **{name: _NOT_AN_IMAGE for name in _CNN_SHAPE_CHECKS},
