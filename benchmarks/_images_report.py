@@ -79,7 +79,7 @@ def _runtime(result):
             f"{len(plan['ext_seeds'])} extractors; evaluation time scaled x{ev:.1f} to the "
             "full sizes), 2 single-thread workers, by the epochs E of the main length "
             "(the gamma = 0 MNIST validation ELBO at 55,000 images plateaus at E = 26: "
-            "[`images_calibration_mnist.json`](images_calibration_mnist.json)):",
+            "`benchmarks/results/images_calibration_mnist.json`):",
             "",
             "| E (main length) | models | core-hours | wall (2 workers) |",
             "|---:|---:|---:|---:|",

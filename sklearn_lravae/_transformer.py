@@ -63,7 +63,7 @@ class LRAVAETransformer(
         calls with ``set_params``.
     n_reference_samples : int or "auto", default="auto"
         Reference samples drawn fresh for every batch (the LRE cost grows with it). ``"auto"``:
-        128 for ``likelihood="categorical"``, 32 otherwise (see :doc:`benchmarks/speed`).
+        128 for ``likelihood="categorical"``, 32 otherwise (see :doc:`/benchmarks/speed`).
     lre_decode : {"auto", "mean", "straight_through"}, default="auto"
         What the encoder reads back in the LRE term. ``"mean"``: the decoder
         mean (for categorical data the softmax probabilities, from which the
