@@ -154,14 +154,9 @@ def latent_reconstruction_error(module, z, decode="mean"):
     -------
     lre : torch.Tensor of shape (n,)
     """
-    return _lre_of_output(module, z, None, decode)
-
-
-def _lre_of_output(module, z, out, decode):
-    """LRE of ``z`` given its decoder output ``out`` (None: decode ``z`` here)."""
     if decode not in ("mean", "mode", "straight_through"):
         raise ValueError(f"decode must be 'mean', 'mode' or 'straight_through', got {decode!r}.")
-    out = module.decode(z) if out is None else out
+    out = module.decode(z)
     lik = module.likelihood
     if decode == "mean":
         x_hat = lik.mean(out)
@@ -226,7 +221,7 @@ def lravae_loss(
     lre = None
     if gamma > 0 and z_ref is not None:
         decode = resolve_lre_decode(lre_decode, module.likelihood)
-        lre = _lre_of_output(module, z_ref, None, decode)
+        lre = latent_reconstruction_error(module, z_ref, decode)
         loss = loss + gamma * lre.mean()
     return LossTerms(loss, nll, kl, lre)
 
