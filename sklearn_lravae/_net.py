@@ -1,10 +1,11 @@
 """skorch net whose override, :meth:`LRAVANet.get_loss`, applies the objective.
 
 Training, callbacks, progress bars, validation splits, devices and warm starts
-are skorch's own; this module adds the loss, a batch iterator over in-memory
-arrays, :class:`TrainingMonitor` (stop on a loss plateau or a non-finite loss,
-from the per-epoch loss skorch records anyway: no extra pass over the data) and
-an epoch table without colour codes when stdout is not a terminal.
+are skorch's own; this module adds the loss, :class:`TrainingMonitor` (stop on a
+loss plateau or a non-finite loss, from the per-epoch loss skorch records anyway:
+no extra pass over the data) and an epoch table without colour codes when stdout
+is not a terminal. Its batch iterator over in-memory arrays is
+:class:`~sklearn_lravae._loader.BatchSliceLoader`.
 """
 
 import contextlib
@@ -15,20 +16,17 @@ import re
 import sys
 import warnings
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring, PrintLog, ProgressBar
 
+from ._loader import BatchSliceLoader
 from ._loss import lravae_loss
 from ._network import VAE, build_core
-from ._utils import take_rows
 from .reference import check_reference
 
 __all__ = [
-    "BatchSliceLoader",
     "LRAVANet",
     "TrainingMonitor",
     "auto_epochs",
@@ -44,71 +42,6 @@ __all__ = [
 
 #: Per-batch terms recorded in ``net.history`` (averaged per epoch).
 TERMS = ("nll", "kl", "lre")
-
-
-class BatchSliceLoader:
-    """Mini-batch iterator that slices whole batches out of in-memory arrays.
-
-    A drop-in for skorch's ``iterator_train`` / ``iterator_valid`` on array
-    data: instead of indexing and collating one sample at a time (as
-    :class:`torch.utils.data.DataLoader` over a skorch ``Dataset`` does), it
-    gathers each batch with a single tensor index. Batch order uses torch's
-    global RNG, like ``DataLoader(shuffle=True)``.
-
-    Arrays are not copied: each batch becomes float32 on its own (a CSR batch is
-    row-sliced, then densified), so compact data never has a float copy.
-
-    Parameters
-    ----------
-    dataset : skorch.dataset.Dataset or torch.utils.data.Subset of one
-        Holds ``X``: an array or CSR matrix, or a dict of them
-        (``{"x": ..., "sample_weight": ...}``).
-    batch_size : int
-        Samples per batch (the last one may be smaller).
-    shuffle : bool, default=False
-        Draw a new permutation every epoch.
-    """
-
-    def __init__(self, dataset, batch_size, shuffle=False):
-        index = None
-        if isinstance(dataset, torch.utils.data.Subset):
-            index = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-            dataset = dataset.dataset
-        X = dataset.X
-        self.X = {k: _as_tensor(v) for k, v in X.items()} if isinstance(X, dict) else _as_tensor(X)
-        first = next(iter(self.X.values())) if isinstance(self.X, dict) else self.X
-        self.index = index if index is not None else torch.arange(first.shape[0])
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-
-    def __len__(self):
-        return (len(self.index) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):
-        index = self.index
-        if self.shuffle:
-            index = index[torch.randperm(len(index))]
-        y = torch.zeros(0)
-        for start in range(0, len(index), self.batch_size):
-            batch = index[start : start + self.batch_size]
-            if isinstance(self.X, dict):
-                yield {k: take_rows(v, batch) for k, v in self.X.items()}, y
-            else:
-                yield take_rows(self.X, batch), y
-
-
-def _as_tensor(a):
-    """``torch.as_tensor`` without copying, also for read-only arrays (CSR kept as is).
-
-    Batches are gathered by indexing (new tensors), so nothing ever writes to
-    the shared memory: torch's warning about non-writable arrays (e.g. pandas
-    output under ``set_output(transform="pandas")``) does not apply.
-    """
-    if sp.issparse(a):
-        return a.tocsr()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.as_tensor(a)
 
 
 class TrainingMonitor(Callback):

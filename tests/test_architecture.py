@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "sklearn_lravae"
 # Lower layers first; the architecture page shows the same table.
 LAYERS = [
     ["_version", "_utils"],
-    ["reference", "_likelihood", "_network", "_loss"],
+    ["reference", "_likelihood", "_network", "_loss", "_loader"],
     ["_net"],
     ["_transformer", "_transformer_params", "_transformer_training", "_feature_extractor"],
     ["_allowlist"],

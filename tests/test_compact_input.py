@@ -12,7 +12,7 @@ from skorch.dataset import Dataset
 
 from sklearn_lravae import LRAVAETransformer
 from sklearn_lravae._likelihood import infer_n_categories, make_likelihood
-from sklearn_lravae._net import BatchSliceLoader
+from sklearn_lravae._loader import BatchSliceLoader
 from sklearn_lravae._utils import batched_inference, dense_chunks, take_rows
 
 N_CAT, N_POS = 5, 6

@@ -6,8 +6,9 @@ import torch
 from skorch.dataset import Dataset
 
 from sklearn_lravae import LRAVAETransformer
+from sklearn_lravae._loader import BatchSliceLoader
 from sklearn_lravae._loss import kl_divergence
-from sklearn_lravae._net import TERMS, BatchSliceLoader, LRAVANet
+from sklearn_lravae._net import TERMS, LRAVANet
 
 
 def _vae(**kw):
