@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.pipeline import make_pipeline
 
 from sklearn_lravae import LRAVAETransformer, load, save
-from sklearn_lravae.chem import SelfiesVectorizer
+from sklearn_lravae.chem import SelfiesVectorizer, make_sequence_core
 from sklearn_lravae.chem._smiles import canonical_smiles, rdkit_quiet
 from sklearn_lravae.datasets import load_qm9, load_smiles_csv
 
@@ -86,6 +86,8 @@ VAE_CONFIGS = {
         time_limit=420,
     ),
 }
+# the same data with a GRU decoder (``core="sequence"``), for a GPU; not trained yet
+VAE_CONFIGS["moses_gru"] = dict(VAE_CONFIGS["moses"], core="sequence", gru_size=256)
 
 
 def load_data(cfg):
@@ -128,8 +130,12 @@ def train_vae(cfg, gamma, seed=0, log=print, device="cpu", n_jobs=None):
     t0 = time.perf_counter()
     X = vec.fit_transform(train)
     t_vec = time.perf_counter() - t0
+    module = None
+    if cfg.get("core", "mlp") == "sequence":  # MLP encoder + GRU decoder
+        module = make_sequence_core(int(vec.n_tokens_), hidden_size=cfg.get("gru_size", 256))
     vae = LRAVAETransformer(
         cfg["latent"],
+        module=module,
         likelihood="categorical",
         gamma=gamma,
         beta=cfg["beta"],
