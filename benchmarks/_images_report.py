@@ -1,5 +1,6 @@
 """Markdown report of ``reproduce_images.py`` (tables, intervals, runtime estimate)."""
 
+import _images_findings
 import numpy as np
 from _images_stats import estimate, fmt_paired, ms, paired, rates, select, selection
 
@@ -280,4 +281,5 @@ def markdown(result):
     for fig in result["figures"]:
         if fig.endswith("_grid.png"):
             lines.append(f"![{fig}]({fig})")
+    lines += ["", *_images_findings.findings(result)]  # before a hand-written Discussion
     return "\n".join(lines) + "\n"
