@@ -33,6 +33,9 @@ METHODS = {
     "new best",
     "tr-inv-best-lra": "tr-inv, gamma > 0 VAE, LRA retraining (rank weights) every 50 and at each "
     "new best",
+    "tr-pool": "tr-inv whose Thompson draw also ranks the screening pool's unevaluated "
+    "molecules (train_candidates: pool-based BO on the same library as screening)",
+    "tr-pool-lra": "tr-pool with LRA retraining (rank weights) every 50 and at each new best",
     "ga-feasible": "mol-ga held to the decoder's feasible set (infeasible score 0)",
     "ga": "mol-ga, unrestricted",
 }
@@ -46,6 +49,8 @@ LATENT_METHODS = {
     "tr-inv",
     "tr-inv-best-g0",
     "tr-inv-best-lra",
+    "tr-pool",
+    "tr-pool-lra",
 }
 
 
@@ -53,8 +58,9 @@ class _Budget(Exception):
     pass
 
 
-def _search(ctx, vae, seed, **kw):
+def _search(ctx, vae, seed, train_objects=None, **kw):
     cfg = ctx["cfg"]
+    train_objects = ctx["train_subset"] if train_objects is None else train_objects
     kw.setdefault("retrain_every", None)  # a fixed VAE unless the method retrains
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -68,7 +74,7 @@ def _search(ctx, vae, seed, **kw):
             on_all_failed="ignore",
             random_state=seed,
             **kw,
-        ).fit(ctx["init"], ctx["y0"], train_objects=ctx["train_subset"])
+        ).fit(ctx["init"], ctx["y0"], train_objects=train_objects)
     hist = s.history_
     return dict(
         smiles=[h["object"] for h in hist],
@@ -175,6 +181,11 @@ def run_method(name, ctx, seed):
         vae = ctx["vae0"] if name == "tr-inv-best-g0" else ctx["vae1"]
         auto = dict(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
         return _search(ctx, vae, seed, trust_region=True, invert=True, **auto)
+    if name in ("tr-pool", "tr-pool-lra"):
+        kw = dict(trust_region=True, invert=True, train_candidates=True)
+        if name == "tr-pool-lra":
+            kw.update(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
+        return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
     if name in ("ga", "ga-feasible"):
         return _ga(ctx, seed, feasible=name == "ga-feasible")
     raise ValueError(f"unknown method {name!r}; one of {sorted(METHODS)}")

@@ -259,6 +259,12 @@ def build_parser():
         help="propose in a TuRBO trust region around the incumbent (recommended for molecules)",
     )
     p.add_argument(
+        "--train-candidates",
+        action="store_true",
+        help="with --trust-region and --train: also propose --train objects as they are, "
+        "ranked by the GP (pool-based BO over that library)",
+    )
+    p.add_argument(
         "--invert",
         action="store_true",
         help="tell the surrogate latents that decode to the evaluated objects (decoder inversion)",

@@ -244,6 +244,7 @@ def cmd_optimize(args):
         acq_func=args.acq_func,
         retrain_every=args.retrain_every,
         trust_region=args.trust_region,
+        train_candidates=args.train_candidates,
         invert=args.invert,
         retrain_epochs=args.retrain_epochs,
         weight_k=args.weight_k,

@@ -187,6 +187,10 @@ def test_warnings_are_one_line(tmp_path, capsys, monkeypatch, digits_csv):
             ["--trust-region", "--invert", "--retrain-every", "7"],
             {"retrain_every": 7, "trust_region": True, "invert": True},
         ),
+        (
+            ["--trust-region", "--train-candidates", "--train", "x.csv"],
+            {"trust_region": True, "train_candidates": True},
+        ),
     ],
 )
 def test_optimize_passes_search_options(tmp_path, monkeypatch, capsys, flags, expected):

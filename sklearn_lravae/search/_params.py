@@ -48,6 +48,7 @@ class SearchParameters(BaseEstimator):
         "trust_region": ["boolean"],
         "trust_region_kwargs": [None, dict],
         "recoordinate": ["boolean"],
+        "train_candidates": ["boolean", Interval(numbers.Integral, 1, None, closed="left")],
         "invert": ["boolean"],
         "inversion_steps": [Interval(numbers.Integral, 0, None, closed="left")],
         "inversion_lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -89,6 +90,7 @@ class SearchParameters(BaseEstimator):
         trust_region=False,
         trust_region_kwargs=None,
         recoordinate=False,
+        train_candidates=False,
         invert=False,
         inversion_steps=50,
         inversion_lr=0.05,
@@ -126,6 +128,7 @@ class SearchParameters(BaseEstimator):
         self.trust_region = trust_region
         self.trust_region_kwargs = trust_region_kwargs
         self.recoordinate = recoordinate
+        self.train_candidates = train_candidates
         self.invert = invert
         self.inversion_steps = inversion_steps
         self.inversion_lr = inversion_lr
@@ -147,6 +150,12 @@ class SearchParameters(BaseEstimator):
                 "recent scikit-learn; use 'GP' (default), 'RF' or 'ET'."
             )
         self._validate_params()
+        if self.train_candidates is not False and not self.trust_region:
+            raise ValueError(
+                f"train_candidates={self.train_candidates!r} offers training objects to the "
+                "trust region's proposals; set trust_region=True as well (or "
+                "train_candidates=False)."
+            )
         if self.callbacks is None:
             callbacks = []
         elif callable(self.callbacks):

@@ -164,43 +164,53 @@ class Proposer:
                 opt.tell(Zc.tolist(), yt.tolist())
         return opt
 
-    def next_points(self, state, n_points, *, n_initial_points=0, region=None, center=None):
+    def next_points(
+        self, state, n_points, *, n_initial_points=0, region=None, center=None, pool=None
+    ):
         """The next ``n_points`` latent points of a search in ``state`` (a SearchState).
 
         Prior samples while fewer than ``n_initial_points`` evaluations were
         made (or while no observation could be encoded), then Thompson samples
-        in ``region`` around ``center`` when a trust region is given, otherwise
-        the acquisition's proposals. Returns ``(Z, optimizer, n_rejected)``;
-        ``optimizer`` is None unless skopt proposed.
+        in ``region`` around ``center`` when a trust region is given (``pool``:
+        latents of known objects that compete with them), otherwise the
+        acquisition's proposals. Returns ``(Z, optimizer, n_rejected, source)``;
+        ``optimizer`` is None unless skopt proposed, ``source[j]`` is the row of
+        ``pool`` that point ``j`` is (-1: a new point).
         """
         st = state
         n_random = min(n_points, max(0, n_initial_points - st.n_evaluated))
         if not np.all(np.isfinite(st.latents), axis=1).any():
             n_random = n_points  # no object could be encoded yet: nothing to model
-        parts, opt, n_rejected = [], None, 0
+        parts, sources, opt, n_rejected = [], [np.full(n_random, -1)], None, 0
         if n_random:
             parts.append(self.prior_samples(n_random, [st.seed, st.n_evaluated, 2]))
         n_model = n_points - n_random
         if n_model and region is not None and center is not None:
-            Z, _ = self.propose_in_trust_region(
+            Z, _, source = self.propose_in_trust_region(
                 region,
                 center,
                 n_model,
                 st.latents,
                 st.surrogate_targets(),
                 seed=[st.seed, st.n_evaluated, 3],
+                pool=pool,
             )
             parts.append(Z)
+            sources.append(source)
         elif n_model:
             step = (st.seed, st.n_evaluated)
             Z, opt, n_rejected = self.propose(n_model, st.latents, st.surrogate_targets(), step)
             parts.append(Z)
-        return np.vstack(parts), opt, n_rejected
+            sources.append(np.full(n_model, -1))
+        return np.vstack(parts), opt, n_rejected, np.concatenate(sources).astype(int)
 
-    def propose_in_trust_region(self, region, center, n_points, latents, targets, seed):
+    def propose_in_trust_region(self, region, center, n_points, latents, targets, seed, pool=None):
         """Thompson-sampled points inside ``region`` (a TrustRegion) around ``center``.
 
-        Returns ``(Z, model)``: the points and the surrogate fitted for them.
+        ``pool``: latents of known objects that compete with the region's
+        candidates (a chosen one is returned exactly as given). Returns
+        ``(Z, model, source)``: the points, the surrogate fitted for them, and
+        for each point its row of ``pool`` (-1: a new point).
         """
         Zc, yt = self.observations(latents, targets)
         Xn = np.asarray(self.space.transform(Zc.tolist()))
@@ -220,9 +230,33 @@ class Proposer:
         if theta is not None and len(theta) == len(self.box) + 1:
             ls = np.exp(np.asarray(theta, dtype=float)[1:])
         rng = np.random.default_rng(np.random.SeedSequence(seed))
-        Zn = region.propose(model, center_n, n_points, rng, length_scales=ls)
-        Z = np.array(self.space.inverse_transform(Zn.tolist()), dtype=float)
-        return Z.reshape(n_points, -1), model
+        extra, keep = self._pool_candidates(model, pool, region.n_candidates // 2)
+        Zn, src = region.propose_from(model, center_n, n_points, rng, length_scales=ls, extra=extra)
+        Z = np.array(self.space.inverse_transform(Zn.tolist()), dtype=float).reshape(n_points, -1)
+        source = np.array([keep[i] if i >= 0 else -1 for i in src], dtype=int)
+        if np.any(source >= 0):
+            Z[source >= 0] = pool[source[source >= 0]]  # known objects' latents, exactly
+        return Z, model, source
+
+    def _pool_candidates(self, model, pool, n_max):
+        """The ``n_max`` most promising pool latents (lowest ``mean - std``), normalised.
+
+        Returns ``(extra, keep)``: their normalised coordinates (None if none)
+        and their rows of ``pool``. Pool points outside the search box are left out.
+        """
+        if pool is None or not len(pool) or n_max < 1:
+            return None, np.zeros(0, dtype=int)
+        pool = np.asarray(pool, dtype=float)
+        inside = np.all((pool >= self.box[:, 0]) & (pool <= self.box[:, 1]), axis=1)
+        keep = np.flatnonzero(inside & np.all(np.isfinite(pool), axis=1))
+        if not len(keep):
+            return None, keep
+        extra = np.asarray(self.space.transform(pool[keep].tolist()), dtype=float)
+        if len(keep) > n_max:
+            mean, std = model.predict(extra, return_std=True)
+            best = np.sort(np.argsort(mean - std, kind="stable")[:n_max])
+            extra, keep = extra[best], keep[best]
+        return extra, keep
 
     def propose(self, n_points, latents, targets, step_seed):
         """The acquisition's next points (consistency-filtered if configured).

@@ -141,6 +141,17 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         Centre the trust region on ``enc(dec(z*))``, the latent point the best
         object really encodes to, rather than the queried ``z*`` (CoBO's
         recoordination); one extra encoding per round.
+    train_candidates : bool or int, default=False
+        With ``trust_region=True``: offer ``train_objects`` (a seeded subset of
+        at most 10,000, or of the given number) to the trust region's Thompson
+        sampling next to its own perturbed points: the most promising
+        unevaluated ones by the GP (lowest lower confidence bound, up to half
+        as many as the region's candidates) join the draw wherever they lie,
+        and one that wins is proposed as itself, not as a decoding. The GP
+        then ranks the unlabelled library by the evaluations so far
+        (pool-based BO, as in virtual screening) while decoded points still
+        explore beyond it. Use it when the library's molecules are acceptable
+        answers; they are not novel.
     invert : bool, default=False
         Decoder inversion (InvBO, Chu et al. 2024): for every evaluated object
         ``x`` look for a latent point ``z'`` that decodes to ``x`` by
@@ -276,7 +287,7 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
             lre=codec.lre,
         )
         self.space_ = self._proposer.space
-        self._region = None
+        self._region, self._pool = None, None
         if self.trust_region:
             try:
                 self._region = TrustRegion(d, self.batch_size, **(self.trust_region_kwargs or {}))
@@ -303,6 +314,7 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
             self._state.latents = self._told(self._state.latents, objects)[0]
         if self._region is not None:
             self._region.start(values)
+        self._build_pool()
         if self.checkpoint is not None:
             self._save_model(first=True)
             self._save_checkpoint()
@@ -321,6 +333,7 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         self._update_box(state.box)  # None: a checkpoint written before boxes were stored
         if self._region is not None and state.trust_region is not None:
             self._region.set_state(state.trust_region)
+        self._build_pool()
 
     # -------------------------------------------------------------- public API
     def fit(self, X, y=None, *, train_objects=None, resume=False):
@@ -398,6 +411,8 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         check_is_fitted(self, "history_")
         values = np.asarray(values, dtype=float).ravel()
         Z, objects = self._codec.latents_and_objects(objects_or_latents, kind)
+        if self._pool is not None:  # latents that ask() handed out for library objects
+            objects = self._pool.substitute(Z, objects)
         if len(values) != len(objects):
             raise ValueError(f"values has {len(values)} entries for {len(objects)} objects.")
         told = [Evaluation.told(v) for v in values]
@@ -419,7 +434,8 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
             Decoded objects (e.g. SMILES strings or image rows).
         """
         check_is_fitted(self, "estimator_")
-        return self._codec.decode(Z)
+        objects = self._codec.decode(Z)
+        return objects if self._pool is None else self._pool.substitute(Z, objects)
 
     # ---------------------------------------------------------------- the loop
     def _run(self, n_remaining):
@@ -449,20 +465,6 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         check_all_failed(
             self._state.history[n_before:], vectorized=self.vectorized, policy=self.on_all_failed
         )
-
-    def _suggest(self, n_points):
-        """Next latent points: prior samples, trust region or acquisition (``Proposer``)."""
-        st = self._state
-        center = None
-        if self._region is not None and st.best_index() is not None:
-            center = self._region_center()
-        Z, opt, n_rejected = self._proposer.next_points(
-            st, n_points, n_initial_points=self.n_initial_points, region=self._region, center=center
-        )
-        if opt is not None:
-            self.optimizer_, self._optimizer_round = opt, st.n_retrain_rounds
-        st.n_rejected += n_rejected
-        return Z
 
     def _record(self, Z, objects, evaluations):
         """Store a round of evaluations, run callbacks, retrain if due, checkpoint."""

@@ -2,14 +2,16 @@
 
 A mixin of :class:`~sklearn_lravae.search.LatentBayesSearch`, kept apart so that
 ``_search.py`` reads as the loop: the search box, the trust region's centre,
-the latents the surrogate is told (decoder inversion, :mod:`._invert`), the
+the next points (with the ``train_candidates`` pool, :mod:`._pool`), the
+latents the surrogate is told (decoder inversion, :mod:`._invert`), the
 retraining triggers and the retraining itself (:mod:`._retrain`).
 """
 
 import numpy as np
 
-from ._evaluate import evaluate
+from ._evaluate import evaluate, object_key
 from ._invert import consistent_latents
+from ._pool import DEFAULT_POOL_SIZE, CandidatePool
 from ._propose import data_box
 from ._retrain import retrain_schedule, retrain_search
 
@@ -17,7 +19,7 @@ __all__ = ["LoopSteps"]
 
 
 class LoopSteps:
-    """Box, region centre, told latents, retraining triggers and retraining of a search."""
+    """Box, proposals, told latents, retraining triggers and retraining of a search."""
 
     def _set_schedule(self):
         """Resolve ``retrain_every`` / ``retrain_on_best`` "auto" for this run's data."""
@@ -35,6 +37,43 @@ class LoopSteps:
         self._proposer.set_box(box)
         self.space_ = self._proposer.space
         self._state.box = np.asarray(box, dtype=float).tolist()
+
+    def _build_pool(self):
+        """The ``train_candidates`` pool (None when off), encoded in the current space."""
+        self._pool = None
+        if self.train_candidates is False:
+            return
+        if not self._train_objects:
+            raise ValueError(
+                f"train_candidates={self.train_candidates!r} proposes objects of train_objects, "
+                "but none were given: call fit(X, train_objects=library)."
+            )
+        size = DEFAULT_POOL_SIZE if self.train_candidates is True else int(self.train_candidates)
+        self._pool = CandidatePool(self._train_objects, size, self._state.seed)
+        self._pool.refresh(self._codec.encode)
+
+    def _suggest(self, n_points):
+        """Next latent points: prior samples, trust region or acquisition (``Proposer``)."""
+        st = self._state
+        center = pool = rows = None
+        if self._region is not None and st.best_index() is not None:
+            center = self._region_center()
+        if self._pool is not None:
+            pool, rows = self._pool.available({object_key(o) for o in st.objects()})
+        Z, opt, n_rejected, source = self._proposer.next_points(
+            st,
+            n_points,
+            n_initial_points=self.n_initial_points,
+            region=self._region,
+            center=center,
+            pool=pool,
+        )
+        if self._pool is not None:
+            self._pool.hand_out(Z, source, rows)
+        if opt is not None:
+            self.optimizer_, self._optimizer_round = opt, st.n_retrain_rounds
+        st.n_rejected += n_rejected
+        return Z
 
     def _region_center(self):
         """The incumbent's latent point (re-encoded with ``recoordinate``)."""
@@ -108,6 +147,8 @@ class LoopSteps:
         )
         self._surrogates.reset()  # new space: refit GP hyperparameters
         self._update_box()
+        if self._pool is not None:
+            self._pool.refresh(self._codec.encode)
         if self.invert:  # the re-encoded points, made consistent in the new space
             st.latents = self._told(st.latents, st.objects())[0]
         self._update_best()

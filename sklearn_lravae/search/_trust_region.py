@@ -151,7 +151,21 @@ class TrustRegion:
         ``model`` is a fitted regressor with ``predict(X, return_cov=True)``
         modelling the values to *minimise* in normalised coordinates.
         """
+        return self.propose_from(model, center, n_points, rng, length_scales)[0]
+
+    def propose_from(self, model, center, n_points, rng, length_scales=None, extra=None):
+        """:meth:`propose` with ``extra`` candidates (e.g. known objects) in the draw.
+
+        The rows of ``extra`` (normalised coordinates, anywhere in the search
+        box) join the region's candidates in the same joint posterior draws;
+        the caller keeps them few (their number adds to the draw's cubic
+        cost). Returns ``(points, source)``: ``source[j]`` is the row of
+        ``extra`` that point ``j`` is, or -1.
+        """
         cands = self.candidates(center, rng, length_scales)
+        n_own = len(cands)
+        if extra is not None and len(extra):
+            cands = np.vstack([cands, np.asarray(extra, dtype=float)])
         mean, cov = model.predict(cands, return_cov=True)
         cov = 0.5 * (cov + cov.T)
         jitter = 1e-10 * max(float(np.mean(np.diag(cov))), 1e-12)
@@ -168,7 +182,8 @@ class TrustRegion:
         for j in range(n_points):
             order = np.argsort(draws[:, j])
             chosen.append(next(int(i) for i in order if int(i) not in chosen))
-        return cands[chosen]
+        source = np.array([i - n_own if i >= n_own else -1 for i in chosen], dtype=int)
+        return cands[chosen], source
 
     # ---------------------------------------------------------------- state
     def state(self):
