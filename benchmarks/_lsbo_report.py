@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from _lsbo_methods import METHODS
 
-TARGETS = ("lra-lsbo", "tr-lra")
+TARGETS = ("lra-lsbo", "tr-lra", "tr-pool", "tr-pool-lra")  # rows with intervals, if they ran
 N_BOOT = 2000
 
 
