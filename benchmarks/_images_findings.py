@@ -154,10 +154,10 @@ def _price(result, ds, length):
     elbo = paired(rg, r0, lambda r: r["elbo"])
     sse = paired(rg, r0, lambda r: r["recon_sse"])
     return (
-        f"{length}, gamma = {best:g} vs 0: test ELBO {ms([r['elbo'] for r in r0], '{:.1f}')} vs "
+        f"{length}, gamma = 0 -> {best:g}: test ELBO {ms([r['elbo'] for r in r0], '{:.1f}')} -> "
         f"{ms([r['elbo'] for r in rg], '{:.1f}')} nats, paired "
         f"{change(elbo, '{:+.1f}', '', False)}; reconstruction SSE "
-        f"{ms([r['recon_sse'] for r in r0])} vs {ms([r['recon_sse'] for r in rg])}, paired "
+        f"{ms([r['recon_sse'] for r in r0])} -> {ms([r['recon_sse'] for r in rg])}, paired "
         f"{change(sse, '{:+.2f}')}."
     )
 
