@@ -7,7 +7,7 @@ follows the paired 95% t-interval over VAE seeds, never the sign of the mean alo
 "not resolved"; with one paired seed "n/a (1 seed)". Run this file to self-check.
 """
 
-from _images_stats import fmt_paired, ms, paired, rates, select, selection
+from _images_stats import epochs_of, fmt_paired, ms, paired, rates, select, selection
 
 HEADING = "## Findings (generated from the numbers)"
 GOAL_MIN = 120.0
@@ -254,6 +254,14 @@ def findings(result):
     for ds in a["datasets"]:
         if not select(runs, ds):
             continue
+        lengths = [
+            (
+                n,
+                f"{n} ({'main' if i == 0 else 'secondary'}; {t} images x "
+                f"{epochs_of(runs, ds, n, e)} epochs)",
+            )
+            for i, (n, t, e) in enumerate(result["lengths_used"])
+        ]
         items = [
             (_lre_density(result, ds, lre_s), []),
             (

@@ -2,7 +2,16 @@
 
 import _images_findings
 import numpy as np
-from _images_stats import estimate, fmt_paired, ms, paired, rates, select, selection
+from _images_stats import (
+    epochs_of,
+    estimate,
+    fmt_paired,
+    ms,
+    paired,
+    rates,
+    select,
+    selection,
+)
 
 METRICS = (  # key, label, format, scale factor
     ("fid", "FID", "{:.2f}", 1.0),
@@ -16,7 +25,12 @@ KINDS = (("test", "means"), ("test_bin", "binarised"))
 
 def _settings(result):
     a = result["settings"]
-    lengths = ", ".join(f"{n}: {t} images x {e} epochs" for n, t, e in result["lengths_used"])
+    lengths = ", ".join(
+        f"{n}: {t} images x "
+        + " / ".join(f"{epochs_of(result['runs'], ds, n, e)} ({ds})" for ds in a["datasets"])
+        + " epochs"
+        for n, t, e in result["lengths_used"]
+    )
     return [
         "## Protocol",
         "",
@@ -236,6 +250,7 @@ def _dataset(result, ds):
         gammas = sorted({r["gamma"] for r in select(runs, ds, length)})
         if 0.0 not in gammas:
             continue
+        epochs = epochs_of(runs, ds, length, epochs)
         lines += [f"### {length}: {n_train} images x {epochs} epochs", ""]
         best, sel = _selection_lines(runs, ds, length, gammas, a)
         lines += sel

@@ -59,6 +59,12 @@ def ms(values, fmt="{:.2f}"):
     return f"{fmt.format(v.mean())} ± {fmt.format(v.std(ddof=1))}"
 
 
+def epochs_of(runs, dataset, length, default):
+    """Epochs the models of ``dataset`` at ``length`` trained (calibrated per data set)."""
+    found = sorted({r["epochs"] for r in select(runs, dataset, length)})
+    return "/".join(map(str, found)) if found else default
+
+
 def selection(runs, dataset, length, gammas, scale, metric="kid"):
     """Mean validation ``metric`` of N(0, scale^2 I) samples per gamma; the best gamma > 0."""
     key = f"{scale:g}"
