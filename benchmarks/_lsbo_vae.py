@@ -69,7 +69,7 @@ VAE_CONFIGS = {
         target_recon=0.9,
         time_limit=900,
     ),
-    # trained on a GPU (~5 s per epoch; ~230 s per epoch on 2 CPU cores): see the module doc
+    # trained on a GPU (~5 s per epoch on an H200; ~70 s on 2 idle CPU cores): see the module doc
     "moses": dict(
         data="moses",
         n_train=250000,
