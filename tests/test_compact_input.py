@@ -15,6 +15,8 @@ from sklearn_lravae._likelihood import infer_n_categories, make_likelihood
 from sklearn_lravae._loader import BatchSliceLoader
 from sklearn_lravae._utils import batched_inference, dense_chunks, take_rows
 
+from ._rst import DOCS, python_blocks
+
 N_CAT, N_POS = 5, 6
 
 
@@ -199,28 +201,11 @@ def test_selfies_sparse_and_uint8_output_train_as_float32_onehot():
         np.testing.assert_array_equal(vae.transform(X), ref.transform(onehot))
 
 
-def _rst_blocks(name):
-    """The ``.. code-block:: python`` blocks of a docs page, dedented."""
-    from pathlib import Path
-
-    lines = (Path(__file__).resolve().parents[1] / "docs" / name).read_text().splitlines()
-    blocks = []
-    for i, line in enumerate(lines):
-        if line.strip() == ".. code-block:: python":
-            body = []
-            for nxt in lines[i + 2 :]:
-                if nxt and not nxt.startswith("    "):
-                    break
-                body.append(nxt[4:])
-            blocks.append("\n".join(body))
-    return blocks
-
-
 def test_docs_scale_training_code_runs():
     """docs/scale_training.rst: compact input, partial_fit over file chunks, dask vectorising
     (the last block only when dask.dataframe imports: dask is not a dependency)."""
     pytest.importorskip("rdkit")
-    blocks = _rst_blocks("scale_training.rst")
+    blocks = python_blocks(DOCS / "scale_training.rst")
     assert len(blocks) == 3 and "map_partitions" in blocks[2]
     namespace = {}
     for block in blocks[:2]:

@@ -15,6 +15,8 @@ from sklearn.utils import estimator_checks
 from sklearn_lravae.chem import SelfiesVectorizer, one_hot
 from sklearn_lravae.datasets import load_qm9
 
+from .._rst import python_blocks
+
 BAD = [None, "not a smiles", "C1CC", "CCCCCCCCCCCCCCCCCCCCCCCCCCCC", "C[Xe]"]
 
 
@@ -265,25 +267,11 @@ def test_one_hot_values_and_errors():
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "scale.rst"
 
 
-def _python_blocks(path):
-    """The ``.. code-block:: python`` blocks of an rst file, dedented."""
-    blocks, lines = [], path.read_text().splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() == ".. code-block:: python":
-            body = []
-            for nxt in lines[i + 2 :]:
-                if nxt and not nxt.startswith("    "):
-                    break
-                body.append(nxt[4:])
-            blocks.append("\n".join(body))
-    return blocks
-
-
 def test_docs_page_code_runs_and_dask_recipe_matches_transform(qm9, tmp_path, monkeypatch):
     """Every code block of docs/scale.rst, the dask recipe on the synchronous scheduler."""
     dask = pytest.importorskip("dask")
     pytest.importorskip("dask.bag")
-    blocks = _python_blocks(DOCS)
+    blocks = python_blocks(DOCS)
     assert len(blocks) == 3 and "map_partitions" in blocks[2]
     shards = [qm9[:150], qm9[150:160] + ["not a smiles"] + qm9[160:280], qm9[280:]]
     (tmp_path / "smiles").mkdir()
