@@ -94,11 +94,12 @@ def extractors(cfg, name, paths):
     return _CACHE[key]
 
 
-def make_vae(cfg, gamma, seed, epochs):
+def make_vae(cfg, gamma, seed, epochs, reference_scale=None):
+    """The study's VAE; ``reference_scale`` defaults to ``cfg["reference_scale"]``."""
     return LRAVAETransformer(
         n_components=cfg["n_components"],
         gamma=gamma,
-        reference=cfg["reference_scale"],
+        reference=cfg["reference_scale"] if reference_scale is None else reference_scale,
         n_reference_samples=cfg.get("n_reference_samples", "auto"),
         likelihood="bernoulli",
         hidden_layer_sizes=tuple(cfg["hidden"]),
@@ -177,7 +178,6 @@ def sample_study(vae, cnns, feats, cfg, seed):
     out = {"test": {}, "test_bin": {}, "val": {}}
     for s in cfg["scales"]:
         X = vae.sample(cfg["n_fid"], scale=s, random_state=1000 + seed)
-        X_val = vae.sample(cfg["n_fid"], scale=s, random_state=5000 + seed)  # fresh draws
         X_bin = bernoulli(X, 7 + seed)
         key = f"{s:g}"
         out["test"][key] = _mean_over_extractors(
@@ -187,10 +187,16 @@ def sample_study(vae, cnns, feats, cfg, seed):
             [quality(c, f["test_bin"], X_bin, cfg) for c, f in zip(cnns, feats)]
         )
         if s == cfg["select_scale"]:  # validation: only what the gamma selection uses
-            out["val"][key] = _mean_over_extractors(
-                [quality(c, f["val"], X_val, cfg, pr=False) for c, f in zip(cnns, feats)]
-            )
+            out["val"][key] = validation_quality(vae, cnns, feats, cfg, seed)
     return out
+
+
+def validation_quality(vae, cnns, feats, cfg, seed):
+    """FID / KID / confidence of fresh ``N(0, select_scale^2 I)`` draws vs validation images."""
+    X_val = vae.sample(cfg["n_fid"], scale=cfg["select_scale"], random_state=5000 + seed)
+    return _mean_over_extractors(
+        [quality(c, f["val"], X_val, cfg, pr=False) for c, f in zip(cnns, feats)]
+    )
 
 
 def morph_study(vae, cnns, Z_a, Z_b, spread):
@@ -252,7 +258,26 @@ def density_study(vae, X_train, X_eval, cfg, seed):
     }
 
 
-def fit_and_evaluate(cfg, name, length, n_train, epochs, gamma, seed, cnn_paths, pictures):
+def fit_and_validate(cfg, name, n_train, epochs, gamma, seed, reference_scale, cnn_paths):
+    """Reference-scale selection: fit one VAE, measure it on the validation split only."""
+    init_worker()
+    d = splits(cfg["data_dir"], name, cfg["n_val"])
+    cnns, feats, _ = extractors(cfg, name, cnn_paths)
+    vae = make_vae(cfg, gamma, seed, epochs, reference_scale)
+    t0 = time.perf_counter()
+    vae.fit(d["X_train"][:n_train])
+    out = {"dataset": name, "gamma": gamma, "seed": seed, "reference_scale": reference_scale}
+    out.update(n_train=n_train, epochs=epochs, fit_s=time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    out["elbo_val"] = vae.score(d["X_val"][: cfg["n_eval"]])
+    out["val"] = validation_quality(vae, cnns, feats, cfg, seed)
+    out["eval_s"] = time.perf_counter() - t0
+    return out
+
+
+def fit_and_evaluate(
+    cfg, name, length, n_train, epochs, gamma, seed, cnn_paths, pictures, reference_scale=None
+):
     """Fit one VAE (single thread) and run every study on it; a JSON-able dict."""
     init_worker()
     d = splits(cfg["data_dir"], name, cfg["n_val"])
@@ -260,11 +285,14 @@ def fit_and_evaluate(cfg, name, length, n_train, epochs, gamma, seed, cnn_paths,
     X_train = d["X_train"][:n_train]
     test_perm = np.random.default_rng(0).permutation(len(d["X_test"]))
     X_eval = d["X_test"][test_perm[: cfg["n_eval"]]]
-    vae = make_vae(cfg, gamma, seed, epochs)
+    if reference_scale is None:
+        reference_scale = cfg["reference_scale"]
+    vae = make_vae(cfg, gamma, seed, epochs, reference_scale)
     t0 = time.perf_counter()
     vae.fit(X_train)
     run = {"dataset": name, "length": length, "gamma": gamma, "seed": seed}
     run.update(n_train=n_train, epochs=epochs, fit_s=time.perf_counter() - t0)
+    run["reference_scale"] = reference_scale
     t0 = time.perf_counter()
     run["elbo"] = vae.score(X_eval)
     run["elbo_val"] = vae.score(d["X_val"][: cfg["n_eval"]])
@@ -281,17 +309,40 @@ def fit_and_evaluate(cfg, name, length, n_train, epochs, gamma, seed, cnn_paths,
     }
     run.update(density_study(vae, X_train, X_eval, cfg, seed))
     run["samples"] = sample_study(vae, cnns, feats, cfg, seed)
-    pairs = np.random.default_rng(5).choice(len(d["X_test"]), (cfg["n_pairs"], 2), replace=False)
+    pairs = _pairs(cfg, d["X_test"])
     Z_pairs = vae.transform(d["X_test"][pairs.ravel()]).reshape(cfg["n_pairs"], 2, -1)
     run["morph"] = morph_study(vae, cnns, Z_pairs[:, 0], Z_pairs[:, 1], spread)
     run["eval_s"] = time.perf_counter() - t0
-    pics = None
-    if pictures:
-        Zp = Z_pairs[:4]
-        path = Zp[:, 0][:, None] + PICTURE_T[None, :, None] * (Zp[:, 1] - Zp[:, 0])[:, None]
-        X_path = vae.inverse_transform(path.reshape(-1, Zp.shape[-1]))
-        pics = {
-            "morph": X_path.reshape(len(Zp), len(PICTURE_T), -1),
-            "samples": {s: vae.sample(8, scale=s, random_state=7) for s in cfg["scales"]},
-        }
-    return run, pics
+    return run, (picture_data(vae, Z_pairs, cfg) if pictures else None)
+
+
+def _pairs(cfg, X_test):
+    return np.random.default_rng(5).choice(len(X_test), (cfg["n_pairs"], 2), replace=False)
+
+
+def picture_data(vae, Z_pairs, cfg):
+    """Decoded raw-t paths of the first 4 test pairs and 8 samples per scale."""
+    Zp = Z_pairs[:4]
+    path = Zp[:, 0][:, None] + PICTURE_T[None, :, None] * (Zp[:, 1] - Zp[:, 0])[:, None]
+    X_path = vae.inverse_transform(path.reshape(-1, Zp.shape[-1]))
+    return {
+        "morph": X_path.reshape(len(Zp), len(PICTURE_T), -1),
+        "samples": {s: vae.sample(8, scale=s, random_state=7) for s in cfg["scales"]},
+    }
+
+
+def fit_for_pictures(cfg, name, n_train, epochs, gamma, seed, reference_scale):
+    """Refit one model (as :func:`fit_and_evaluate` does) for its pictures only.
+
+    Returns its test ELBO (to check that the refit equals the stored model) and the
+    picture data.
+    """
+    init_worker()
+    d = splits(cfg["data_dir"], name, cfg["n_val"])
+    test_perm = np.random.default_rng(0).permutation(len(d["X_test"]))
+    vae = make_vae(cfg, gamma, seed, epochs, reference_scale)
+    vae.fit(d["X_train"][:n_train])
+    elbo = vae.score(d["X_test"][test_perm[: cfg["n_eval"]]])
+    pairs = _pairs(cfg, d["X_test"])
+    Z_pairs = vae.transform(d["X_test"][pairs.ravel()]).reshape(cfg["n_pairs"], 2, -1)
+    return elbo, picture_data(vae, Z_pairs, cfg)

@@ -7,7 +7,16 @@ follows the paired 95% t-interval over VAE seeds, never the sign of the mean alo
 "not resolved"; with one paired seed "n/a (1 seed)". Run this file to self-check.
 """
 
-from _images_stats import epochs_of, fmt_paired, ms, paired, rates, select, selection
+from _images_stats import (
+    epochs_of,
+    fmt_paired,
+    ms,
+    paired,
+    rates,
+    reference_choice,
+    select,
+    selection,
+)
 
 HEADING = "## Findings (generated from the numbers)"
 GOAL_MIN = 120.0
@@ -196,13 +205,55 @@ def _morph(result, ds, length):
     )
 
 
+def _reference(result, ds):
+    """The reference-scale selection stage: validation KID per s_ref, paired vs the chosen."""
+    sel = [r for r in result.get("ref_selection", []) if r["dataset"] == ds]
+    if not sel:
+        return None
+    a, parts = result["settings"], []
+    for g in sorted({r["gamma"] for r in sel}):
+        best, table = reference_choice(sel, ds, g)
+        rb = [r for r in sel if r["gamma"] == g and r["reference_scale"] == best]
+        cells = []
+        for ref in table:
+            rs = [r for r in sel if r["gamma"] == g and r["reference_scale"] == ref]
+            text = f"s_ref = {ref:g} {ms([r['val']['kid'] for r in rs], '{:.4g}')}"
+            if ref != best:
+                res = paired(rs, rb, lambda r: r["val"]["kid"], True)
+                text += f" ({change(res, '{:+.1f}', ' %', True, ('lower', 'higher'))} vs {best:g})"
+            cells.append(text)
+        parts.append(f"gamma = {g:g}: " + "; ".join(cells) + f" -> s_ref = {best:g}")
+    return (
+        f"**Reference scale** (selection stage: {a['select_length']} length, seeds "
+        f"{a['select_seeds']}, validation KID of N(0, {a['select_scale']:g}² I) samples, "
+        "mean ± sd, paired change vs the selected scale): " + "; ".join(parts) + "."
+    )
+
+
 def _runtime(result):
     a, minutes = result["settings"], result.get("runtime_min", float("nan"))
     planned = len(a["datasets"]) * len(a["seeds"]) * len(a["gammas"]) * len(a["lengths"])
+    n_sel = len(result.get("ref_selection", []))
     text = (
         f"**Runtime.** {minutes:.1f} min wall with {a['workers']} single-thread workers, "
         f"{len(result['runs'])} of {planned} models"
+        + (f" and {n_sel} reference-scale selection models" if n_sel else "")
     )
+    parts = result.get("runtime_parts", [])
+    if len(parts) > 1:
+        text += " (" + " + ".join(f"{p['min']:.1f} min" for p in parts) + " in resumed parts"
+        work = sum(
+            r["fit_s"] + r.get("eval_s", 0) for r in result["runs"] + result["ref_selection"]
+        )
+        work += sum(c["fit_s"] for cs in result.get("cnn", {}).values() for c in cs)
+        work += sum(c["time_s"] for c in result.get("calibration", {}).values())
+        n_sup = len(result.get("superseded_runs", []))
+        text += (
+            f"; the models in this report took {work / 60:.0f} core-min, about "
+            f"{work / 60 / a['workers']:.0f} min on {a['workers']} workers from scratch if "
+            f"perfectly packed; the rest went to the {n_sup} models that the selection "
+            "superseded)"
+        )
     if result.get("partial"):
         text += "; the run had not finished, so the <= 2 h goal is not yet decided."
     else:
@@ -262,7 +313,9 @@ def findings(result):
             )
             for i, (n, t, e) in enumerate(result["lengths_used"])
         ]
+        ref = _reference(result, ds)
         items = [
+            *([(ref, [])] if ref else []),
             (_lre_density(result, ds, lre_s), []),
             (
                 "**Low-density sample quality** (N(0, s² I) samples):",
@@ -280,7 +333,8 @@ def findings(result):
             ("**Morphing at matched spread:**", [_morph(result, ds, n) for n, _ in lengths]),
         ]
         lines += [f"### Findings: {ds}", "", *_numbered(items, 1), ""]
-    return lines + ["### Findings: runtime", "", *_numbered([(_runtime(result), [])], 6), ""]
+    start = 6 + any(r["dataset"] in a["datasets"] for r in result.get("ref_selection", []))
+    return lines + ["### Findings: runtime", "", *_numbered([(_runtime(result), [])], start), ""]
 
 
 def _toy(seeds):
@@ -335,6 +389,16 @@ def _self_check():
         assert part in text, part
     text = "\n".join(findings(_toy([0])))
     assert "[n/a (1 seed)]" in text and "(better)" not in text
+    toy = _toy([0, 1])
+    toy["settings"].update(select_length="short", select_seeds=[0, 1])
+    kid = {(1.0, 0): 50, (1.0, 1): 60, (2.0, 0): 40, (2.0, 1): 44}  # s_ref 1: +25 %, +36 %
+    toy["ref_selection"] = [
+        dict(dataset="toy", gamma=0.3, seed=i, reference_scale=s, val={"kid": k}, elbo_val=-1.0)
+        for (s, i), k in kid.items()
+    ]
+    text = "\n".join(findings(toy))
+    assert "s_ref = 1 55 ± 7.071 (+30.7 % [-41.5, +102.9] (not resolved) vs 2)" in text, text
+    assert "-> s_ref = 2." in text and "7. **Runtime.**" in text
     print("self-check passed")
 
 

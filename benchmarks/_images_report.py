@@ -9,6 +9,7 @@ from _images_stats import (
     ms,
     paired,
     rates,
+    reference_choice,
     select,
     selection,
 )
@@ -35,7 +36,7 @@ def _settings(result):
         "## Protocol",
         "",
         f"- Model: `LRAVAETransformer(n_components={a['n_components']}, hidden_layer_sizes="
-        f"{tuple(a['hidden'])}, likelihood='bernoulli', reference={a['reference_scale']:g}, "
+        f"{tuple(a['hidden'])}, likelihood='bernoulli', reference={_reference(a)}, "
         f"n_reference_samples={a.get('n_reference_samples', 'auto')!r}, "
         f"batch_size={a['batch_size']}, lr={a['lr']:g}, flush_denormal=True)`; gammas "
         f"{a['gammas']}, VAE seeds {a['seeds']}, training lengths {lengths}.",
@@ -55,8 +56,8 @@ def _settings(result):
         "of the decoder means vs one Bernoulli draw of the real test images.",
         f"- gamma selection: the gamma > 0 with the lowest mean validation KID of "
         f"N(0, {a['select_scale']:g}^2 I) samples (fresh draws against the validation images), "
-        "then reported on test. The reference scale is fixed at "
-        f"{a['reference_scale']:g} (not selected).",
+        "then reported on test.",
+        _reference_protocol(a, result),
         "- Paired differences: per VAE seed, gamma minus gamma = 0 (same seed, same data, same "
         "extractors); mean and 95% t-interval over seeds; \\* = interval excludes 0.",
         "- Morphing: test pairs (z_a, z_b) encoded; interpolation z_a + t (z_b - z_a), "
@@ -70,14 +71,73 @@ def _settings(result):
     ]
 
 
+def _reference(a):
+    if len(a.get("reference_scales", [])) > 1:
+        return "s_ref (selected per data set and gamma, below)"
+    return f"{a['reference_scale']:g}"
+
+
+def _reference_protocol(a, result):
+    scales = a.get("reference_scales", [])
+    if len(scales) < 2:
+        return f"- Reference scale: fixed at {a['reference_scale']:g} (not selected)."
+    n_sel = len(result.get("ref_selection", []))
+    return (
+        f"- Reference-scale selection (before the main models): for each data set and "
+        f"gamma > 0, one model per VAE seed {a['select_seeds']} and candidate s_ref in "
+        f"{scales} at the {a['select_length']} length ({n_sel} models, evaluated on the "
+        f"validation split only); the s_ref with the lowest mean validation KID of "
+        f"N(0, {a['select_scale']:g}^2 I) samples trains that gamma's main models at every "
+        "length. gamma = 0 has no LRE term, so its reference is unused."
+    )
+
+
+def _reference_table(result, ds):
+    sel = [r for r in result.get("ref_selection", []) if r["dataset"] == ds]
+    if not sel:
+        return []
+    a = result["settings"]
+    scales = sorted({r["reference_scale"] for r in sel})
+    lines = [
+        f"#### Reference scale (selection stage, {a['select_length']} length, validation split, "
+        f"mean ± sd over seeds {a['select_seeds']})",
+        "",
+        "| gamma | "
+        + " | ".join(f"KID s_ref={s:g} | val ELBO s_ref={s:g}" for s in scales)
+        + " | selected |",
+        "|---:|" + "---:|" * (2 * len(scales) + 1),
+    ]
+    for g in sorted({r["gamma"] for r in sel}):
+        best, _ = reference_choice(sel, ds, g)
+        cells = []
+        for s in scales:
+            rs = [r for r in sel if r["gamma"] == g and r["reference_scale"] == s]
+            cells += [
+                ms([r["val"]["kid"] for r in rs], "{:.4g}"),
+                ms([r["elbo_val"] for r in rs], "{:.1f}"),
+            ]
+        lines.append(f"| {g:g} | " + " | ".join(cells) + f" | {best:g} |")
+    return lines + [""]
+
+
 def _runtime(result):
-    rate = rates(result["runs"], result["cnn"])
+    rate = rates(result["runs"], result["cnn"], result.get("ref_selection", []))
     lines = ["## Runtime", ""]
     if not rate.get("gamma0") or not rate.get("gamma_pos"):
         return lines + ["(not enough finished models for rates)", ""]
     shared = ", shared CPU: upper bounds" if result["settings"]["shared_cpu"] else ""
+    parts = result.get("runtime_parts", [])
+    if len(parts) > 1:
+        lines += [
+            f"{result['runtime_min']:.1f} min wall in {len(parts)} resumed parts (each reuses "
+            "the finished models of the ones before): "
+            + "; ".join(f"{p['min']:.1f} min (`{p['what'].split('.py ', 1)[-1]}`)" for p in parts)
+            + ".",
+            "",
+        ]
     lines += [
-        f"This run: {result['runtime_min']:.1f} min wall with {result['settings']['workers']} "
+        f"{'In all' if len(parts) > 1 else 'This run'}: {result['runtime_min']:.1f} min wall with "
+        f"{result['settings']['workers']} "
         f"workers. Measured per model (single thread{shared}): "
         f"fit {rate['gamma0'] * 1e6:.0f} µs per image-epoch at gamma = 0 and "
         f"{rate['gamma_pos'] * 1e6:.0f} µs at gamma > 0 "
@@ -90,7 +150,13 @@ def _runtime(result):
         ev = plan["eval_scale"]
         lines += [
             f"Estimate of the full run ({len(plan['datasets'])} data sets, "
-            f"{len(plan['seeds'])} VAE seeds x gammas {plan['gammas']} x 2 lengths, "
+            f"{len(plan['seeds'])} VAE seeds x gammas {plan['gammas']} x 2 lengths"
+            + (
+                f" + {plan['selection'][0]} selection models per data set"
+                if plan.get("selection")
+                else ""
+            )
+            + ", "
             f"{len(plan['ext_seeds'])} extractors; evaluation time scaled x{ev:.1f} to the "
             "full sizes), 2 single-thread workers, by the epochs E of the main length "
             "(the gamma = 0 MNIST validation ELBO at 55,000 images plateaus at E = 26: "
@@ -246,12 +312,19 @@ def _dataset(result, ds):
             + ".",
             "",
         ]
+    lines += _reference_table(result, ds)
     for length, n_train, epochs in result["lengths_used"]:
         gammas = sorted({r["gamma"] for r in select(runs, ds, length)})
         if 0.0 not in gammas:
             continue
         epochs = epochs_of(runs, ds, length, epochs)
         lines += [f"### {length}: {n_train} images x {epochs} epochs", ""]
+        refs = {r["gamma"]: r.get("reference_scale", a["reference_scale"])
+                for r in select(runs, ds, length) if r["gamma"] > 0}  # fmt: skip
+        if len(a.get("reference_scales", [])) > 1:
+            lines += ["Reference scale (selected): "
+                      + ", ".join(f"gamma = {g:g}: s_ref = {x:g}" for g, x in sorted(refs.items()))
+                      + ".", ""]  # fmt: skip
         best, sel = _selection_lines(runs, ds, length, gammas, a)
         lines += sel
         if best is not None:

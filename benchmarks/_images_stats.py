@@ -1,5 +1,6 @@
 """Statistics of ``reproduce_images.py``: per-seed values, paired differences with
-95% t-intervals, gamma selection on the validation split, the runtime estimate."""
+95% t-intervals, gamma and reference-scale selection on the validation split, the runtime
+estimate."""
 
 import numpy as np
 from scipy import stats
@@ -78,9 +79,12 @@ def selection(runs, dataset, length, gammas, scale, metric="kid"):
     return best, table
 
 
-def rates(runs, cnn_info):
+def rates(runs, cnn_info, sel_runs=()):
     """Measured seconds per training image-epoch (gamma = 0 / > 0), evaluation, CNN."""
     out = {}
+    sel_eval = [r["eval_s"] for r in sel_runs if "eval_s" in r]
+    if sel_eval:
+        out["sel_eval_s"] = float(np.mean(sel_eval))
     for label, keep in (("gamma0", lambda g: g == 0), ("gamma_pos", lambda g: g > 0)):
         rs = [r for r in runs if keep(r["gamma"])]
         if rs:
@@ -97,7 +101,8 @@ def estimate(rate, plan, workers=2, eval_scale=1.0):
     """Predicted wall time (s) of a run ``plan`` from measured rates.
 
     ``plan``: datasets, seeds, gammas, extractor seeds, lengths [(n_train, epochs)],
-    calibration epochs, CNN images x epochs. Work is split evenly over ``workers``
+    calibration epochs, CNN images x epochs, optionally the reference-scale selection
+    stage (models per data set, n_train, epochs). Work is split evenly over ``workers``
     single-thread processes; ``eval_scale`` scales the measured evaluation time to the
     plan's evaluation size.
     """
@@ -109,6 +114,21 @@ def estimate(rate, plan, workers=2, eval_scale=1.0):
     n_models = len(plan["seeds"]) * len(plan["gammas"]) * len(plan["lengths"])
     evals = n_models * rate["eval_s"] * eval_scale
     calib = plan["calib_epochs"] * plan["lengths"][0][0] * rate["gamma0"]
+    sel = plan.get("selection")  # (models per data set, n_train, epochs)
+    if sel:
+        n_models += sel[0]
+        evals += sel[0] * rate.get("sel_eval_s", rate["eval_s"] * eval_scale / 5)
+        fit += sel[0] * rate["gamma_pos"] * sel[1] * sel[2]
     cnn = len(plan["ext_seeds"]) * plan["cnn_images_epochs"] * rate.get("cnn_per_image_epoch", 0)
     total = n_ds * (fit + evals + calib + cnn)
     return {"core_s": total, "wall_s": total / workers, "models": n_ds * n_models}
+
+
+def reference_choice(sel_runs, dataset, gamma, metric="kid"):
+    """Mean validation ``metric`` per reference scale (selection runs); the lowest one."""
+    table = {}
+    for r in sel_runs:
+        if r["dataset"] == dataset and r["gamma"] == gamma:
+            table.setdefault(r["reference_scale"], []).append(r["val"][metric])
+    table = {s: float(np.mean(v)) for s, v in sorted(table.items())}
+    return (min(table, key=table.get) if table else None), table
