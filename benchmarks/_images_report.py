@@ -99,7 +99,7 @@ def _reference_table(result, ds):
     a = result["settings"]
     scales = sorted({r["reference_scale"] for r in sel})
     lines = [
-        f"#### Reference scale (selection stage, {a['select_length']} length, validation split, "
+        f"### Reference scale (selection stage, {a['select_length']} length, validation split, "
         f"mean ± sd over seeds {a['select_seeds']})",
         "",
         "| gamma | "
