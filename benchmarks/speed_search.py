@@ -421,6 +421,25 @@ def _shared_cpu_note(done):
     )
 
 
+def coverage(done, quick):
+    """Which cells of the mode's whole plan (``--quick`` or the full grid) have a result."""
+    have = {key(c["cell"]) for c in done["cells"] if "error" not in c["result"]}
+    planned = plan(parse(["--quick"] if quick else []))
+    missing = [c for c in planned if key(c) not in have]
+    if not missing:
+        return f"Coverage: all {len(planned)} cells of the plan."
+    kinds = {k: [c for c in planned if c["kind"] == k] for k in ("timing", "regret")}
+    counts = ", ".join(
+        f"{sum(key(c) in have for c in cells)} of {len(cells)} {k} cells"
+        for k, cells in kinds.items()
+    )
+    return (
+        f"**Partial run.** Coverage: {counts} of the {'quick' if quick else 'full'} plan "
+        "(module docstring); the rest has not been run, and every statement below is about "
+        "the cells shown."
+    )
+
+
 def write_report(done, out, quick):
     timing = [c for c in done["cells"] if c["cell"]["kind"] == "timing"]
     regret = [c for c in done["cells"] if c["cell"]["kind"] == "regret"]
@@ -444,6 +463,8 @@ def write_report(done, out, quick):
         "`load` is the 1-minute load average at the cell's start and end.",
         "",
         _shared_cpu_note(done),
+        "",
+        coverage(done, quick),
         "",
         "Runs:",
         *run_lines,
