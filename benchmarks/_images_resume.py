@@ -34,8 +34,7 @@ def load_previous(json_path, settings):
     if not json_path.exists():
         return None, {}
     old = json.loads(json_path.read_text())
-    ignore = {"workers", "shared_cpu", "resume", "reference_scales", "select_seeds",
-              "select_length"}  # fmt: skip
+    ignore = {"workers", "shared_cpu", "reference_scales", "select_seeds", "select_length"}
     now = json.loads(json.dumps(settings, default=str))  # tuples -> lists, as stored
     changed = sorted(
         k for k in now if k not in ignore and k in old["settings"] and old["settings"][k] != now[k]

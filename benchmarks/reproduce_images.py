@@ -224,7 +224,7 @@ def _tasks(args, cfg, cnn_dir):
             epochs_of[length] = lambda d, e=epochs, ck=("calib", ds, length): (
                 d[ck]["epochs"] if e == "auto" else e
             )
-        sel_keys, ctx = {}, (epochs_of, paths)
+        sel_keys = {}
         if selecting(args):
             _, n_sel, _ = next(x for x in args.lengths if x[0] == args.select_length)
             for g in [g for g in args.gammas if g > 0]:
@@ -233,9 +233,9 @@ def _tasks(args, cfg, cnn_dir):
                         key = ("sel", ds, g, ref, seed)
                         sel_keys.setdefault(g, set()).add(key)
 
-                        def make_sel(done, ds=ds, g=g, ref=ref, seed=seed, n=n_sel, ctx=ctx):
-                            e = ctx[0][args.select_length](done)
-                            return (cfg, ds, n, e, g, seed, ref, ctx[1])
+                        def make_sel(done, ds=ds, g=g, ref=ref, seed=seed, n=n_sel, eo=epochs_of,
+                                     p=paths):  # fmt: skip
+                            return (cfg, ds, n, eo[args.select_length](done), g, seed, ref, p)
 
                         needs = length_needs[args.select_length]
                         tasks.append((key, needs, ev.fit_and_validate, make_sel))
@@ -243,11 +243,12 @@ def _tasks(args, cfg, cnn_dir):
             for seed in args.seeds:
                 for g in args.gammas:
 
-                    def make(done, ds=ds, length=length, n=n_train, g=g, seed=seed, i=i, ctx=ctx):
-                        e = ctx[0][length](done)
+                    def make(done, ds=ds, length=length, n=n_train, g=g, seed=seed, i=i,
+                             eo=epochs_of, p=paths):  # fmt: skip
+                        e = eo[length](done)
                         pics = seed == args.seeds[0] and i == 0
                         ref = chosen_scale(args, done, ds, g)
-                        return (cfg, ds, length, n, e, g, seed, ctx[1], pics, ref)
+                        return (cfg, ds, length, n, e, g, seed, p, pics, ref)
 
                     needs = length_needs[length] | sel_keys.get(g, set())
                     tasks.append((("vae", ds, length, g, seed), needs, ev.fit_and_evaluate, make))
