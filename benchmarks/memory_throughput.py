@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from _load import LoadMonitor, load_sentence
 
 HERE = Path(__file__).resolve().parent
 
@@ -169,7 +170,7 @@ def main():
     sizes = (10000,) if args.quick else (10000, 60000)
     n_calls = 100 if args.quick else 1000
     n_mols = 1000 if args.quick else 5000
-    load_before = os.getloadavg()
+    monitor = LoadMonitor().start()
 
     base = statistics.median(peak_rss(BARE) for _ in range(3))
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,15 +178,12 @@ def main():
         fits = {n: peak_rss(FIT.format(path=paths[n])) for n in sizes}
     search = peak_rss(SEARCH.format(n_calls=n_calls))
     tp, valid = throughput(n_mols, args.repeats)
-    la = ", ".join(f"{x:.2f}" for x in load_before)
-    la_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_sentence(monitor.stop(), own_threads=2)
     lines = [
         "# Peak memory and objective throughput",
         "",
         f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} cores; load average (1/5/15 min) {la} before, {la_after} after "
-        "(2 cores). Under the project's exclusive CPU lock, which keeps out the jobs that take "
-        "it, not every process: the machine was not idle.",
+        f"{os.cpu_count()} cores. {load}",
         "",
         "| what | peak RSS (MiB) | above bare imports (MiB) |",
         "| --- | --- | --- |",

@@ -28,7 +28,8 @@ Three measurements, each its own mode (results accumulate in
     argmax) at the default M and gamma: held-out exact reconstruction, LRE of
     decoded prior samples (argmax decode -> encode), held-out ELBO.
 
-Usage (timed runs under the exclusive CPU lock)::
+Usage (timed runs: on an otherwise idle machine; each block records the load
+average before, during and after it, and the report says whether it was idle)::
 
     flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --baseline
     flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --lre-curve mnist
@@ -53,6 +54,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _load import LoadMonitor, load_sentence
 from torch import nn
 
 HERE = Path(__file__).resolve().parent
@@ -201,7 +203,6 @@ def baseline(args):
             out["cells"].setdefault(f"{kind}|{gamma:g}|{m}", []).append(res)
             print(f"rep {rep} {kind} gamma={gamma:g} M={m}: {res['epoch_s']:.3f} s/epoch, "
                   f"peak {res['peak_gflops']:.0f} GFLOP/s", flush=True)  # fmt: skip
-    out["loadavg"] = os.getloadavg()
     return out
 
 
@@ -229,7 +230,6 @@ def fused_ab(args, blocks=30, steps=20):
                 ratios.append(t[True] / t[False])
         out["ratios"][str(m)] = ratios
         print(f"M={m}: fused / two calls {statistics.median(ratios):.3f}", flush=True)
-    out["loadavg"] = os.getloadavg()
     return out
 
 
@@ -291,7 +291,6 @@ def lre_curve(args):
             res = quality_cell(X, X_test, kw, m, seed, epochs)
             out["cells"].setdefault(str(m), []).append(res)
             print(f"seed {seed} M={m}: {json.dumps(res)}", flush=True)
-    out["loadavg"] = os.getloadavg()
     return out
 
 
@@ -304,7 +303,6 @@ def lre_decode(args):
             res = quality_cell(X, X_test, kw, m, seed, epochs, lre_decode=mode)
             out["cells"].setdefault(mode, []).append(res)
             print(f"seed {seed} lre_decode={mode}: {json.dumps(res)}", flush=True)
-    out["loadavg"] = os.getloadavg()
     return out
 
 
@@ -328,14 +326,8 @@ def _fmt(values, digits=2, suffix=""):
 
 
 def _stamp(block):
-    la = ", ".join(f"{x:.2f}" for x in block["loadavg_before"])
-    la_after = ", ".join(f"{x:.2f}" for x in block["loadavg"])
-    return (
-        f"Run {block['date']} on {block['machine']}; load average (1/5/15 min) "
-        f"{la} before, {la_after} after (2 cores: a load above ~2 means processes outside "
-        "this run shared the CPU). Run under the project's exclusive CPU lock, which keeps out "
-        "the jobs that take it, not every process: the machine was not idle."
-    )
+    head = f"Run {block['date']} on {block['machine']}."
+    return f"{head} {load_sentence(block, block.get('threads', 2))}"
 
 
 def render_baseline(b):
@@ -553,7 +545,7 @@ def main():
     stamp = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
-        "loadavg_before": os.getloadavg(),
+        "threads": args.threads,
     }
     for flag, key, fn in (
         (args.baseline, "baseline", baseline),
@@ -562,7 +554,9 @@ def main():
         (args.fused_ab, "fused_ab", fused_ab),
     ):
         if flag:
-            data[key] = {**stamp, **fn(args)}
+            monitor = LoadMonitor().start()
+            result = fn(args)
+            data[key] = {**stamp, **result, **monitor.stop()}
             JSON.write_text(json.dumps(data, indent=1))
             print(f"wrote {JSON}")
     if args.render or not (args.baseline or args.lre_curve or args.lre_decode or args.fused_ab):

@@ -409,16 +409,29 @@ def plot(rows, path):
 
 
 def _shared_cpu_note(done):
-    loads = [x for r in done["runs"] for x in (*r["start_load"][:1], *r.get("end_load", [])[:1])]
-    loads += [x for c in done["cells"] for x in c["result"].get("load", [])]
-    peak, cores = max(loads, default=0.0), os.cpu_count()
+    """What the load says about the timings: timing cells must run alone, regret cells need not."""
+    loads = {
+        kind: [x for c in done["cells"] if c["cell"]["kind"] == kind for x in c["result"]["load"]]
+        for kind in ("timing", "regret")
+    }
+    peak, cores = max(loads["timing"], default=0.0), os.cpu_count()
     if peak <= 1.5:
-        return f"The machine was otherwise idle (1-minute load average at most {peak:.1f})."
-    return (
-        f"**This run shared the CPU** with other processes (1-minute load average up to "
-        f"{peak:.1f} on {cores} cores): absolute seconds are inflated, by up to several times, "
-        "and ratios between cells timed at different moments are only indicative."
-    )
+        note = (
+            "The machine was otherwise idle during every timing cell (1-minute load average at "
+            f"most {peak:.1f})."
+        )
+    else:
+        note = (
+            f"**Timing cells shared the CPU** with other processes (1-minute load average up to "
+            f"{peak:.1f} on {cores} cores): absolute seconds are inflated, by up to several "
+            "times, and ratios between cells timed at different moments are only indicative."
+        )
+    if max(loads["regret"], default=0.0) > 1.5:
+        note += (
+            " Regret cells ran up to two at a time (one per core; see their `load`): their "
+            "regret does not depend on the load, their seconds per run are indicative only."
+        )
+    return note
 
 
 def coverage(done, quick):
@@ -510,7 +523,7 @@ def run_cell(cell, timeout):
 def plan(args):
     """The cells of the run: timing cells, then regret cells."""
     cells = []
-    for name in args.functions:
+    for name in [] if args.regret_only else args.functions:
         for n, d in args.sizes:
             for lib in args.libraries:
                 if lib == "skopt" and (n > args.skopt_max_n or name != args.functions[0]):
@@ -542,6 +555,7 @@ def parse(argv=None):
     p.add_argument("--regret-d", type=int, default=16)
     p.add_argument("--regret-steps", type=int, default=50)
     p.add_argument("--regret-every", type=int, nargs="+", default=[1, 10], help="refit schedules")
+    p.add_argument("--regret-only", action="store_true", help="run no timing cells")
     p.add_argument("--timeout", type=int, default=12 * 3600, help="seconds per cell")
     p.add_argument("--out", default=None, help="markdown path (JSON and PNG next to it)")
     p.add_argument("--cell", help=argparse.SUPPRESS)
