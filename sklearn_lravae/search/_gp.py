@@ -1,4 +1,4 @@
-"""Kernel hyperparameters of skopt's GP by maximum marginal likelihood in torch.
+"""Kernel hyperparameters of skopt's GP by maximum a posteriori / marginal likelihood in torch.
 
 The model is the one scikit-optimize uses for ``base_estimator="GP"`` (and
 :func:`~sklearn_lravae.search._surrogate.default_gp`)::
@@ -20,6 +20,18 @@ subset of ``max_fit_points`` observations drawn with a fixed seed (an
 unbiased sample, so the marginal-likelihood surface keeps its shape while
 the cubic cost stays bounded); prediction then still conditions on all
 observations (see :class:`~sklearn_lravae.search._surrogate.SurrogateManager`).
+
+By default the fit maximises the log marginal likelihood *plus* the log
+density of the dimension-scaled priors of Hvarfner, Hellsten & Nardi (2024,
+"Vanilla Bayesian optimization performs great in high dimensions"), BoTorch's
+defaults since 0.12: each length scale ``l ~ LogNormal(sqrt(2) + log(d) / 2,
+sqrt(3))`` and the noise variance ``s ~ LogNormal(-4, 1)`` (densities in the
+parameters' own units, as GPyTorch's ``LogNormalPrior``; ``c`` has none), and
+a cold fit starts at the priors' modes. With few observations in many
+dimensions, maximum likelihood switches most dimensions off (length scales at
+their upper bound) and the search then moves along few of them; the prior
+keeps every length scale near ``sqrt(d)`` times a constant unless the data say
+otherwise. ``prior=None`` gives plain maximum likelihood.
 """
 
 import numbers
@@ -34,8 +46,10 @@ __all__ = [
     "LENGTH_SCALE_BOUNDS",
     "NOISE_BOUNDS",
     "GPHyperparameterFit",
+    "PRIORS",
     "fit_gp_hyperparameters",
     "gp_log_marginal_likelihood",
+    "length_scale_prior",
 ]
 
 CONSTANT_BOUNDS = (0.01, 1000.0)  # signal variance c (skopt's ConstantKernel bounds)
@@ -43,6 +57,39 @@ LENGTH_SCALE_BOUNDS = (0.01, 100.0)  # each ARD length scale
 NOISE_BOUNDS = (1e-5, 1e5)  # WhiteKernel's default bounds (skopt adds it for noise="gaussian")
 JITTER = 1e-10  # scikit-learn's default ``alpha`` on the diagonal
 _SQRT5 = 5.0**0.5
+PRIORS = ("dimension-scaled", None)  # the values of fit_gp_hyperparameters' ``prior``
+NOISE_PRIOR = (-4.0, 1.0)  # (mu, sigma) of the noise variance's log-normal prior
+
+
+def length_scale_prior(n_dims):
+    """``(mu, sigma)`` of the dimension-scaled log-normal length-scale prior.
+
+    Examples
+    --------
+    >>> mu, sigma = length_scale_prior(16)
+    >>> round(float(np.exp(mu - sigma**2)), 3)  # the prior's mode: 0.205 * sqrt(16)
+    0.819
+    """
+    return 2.0**0.5 + 0.5 * np.log(n_dims), 3.0**0.5
+
+
+def _log_prior(params):
+    """Log prior density of ``params`` (the log-parameters) and its gradient.
+
+    Log-normal densities of the length scales and the noise variance in their
+    own units: ``log p(v) = -(log v - mu)^2 / (2 sigma^2) - log v + const``,
+    whose derivative with respect to ``t = log v`` is ``-(t - mu) / sigma^2 - 1``.
+    """
+    mu = np.empty(len(params) - 1)
+    sigma = np.empty(len(params) - 1)
+    mu[:-1], sigma[:-1] = length_scale_prior(len(params) - 2)
+    mu[-1], sigma[-1] = NOISE_PRIOR
+    t = params[1:]
+    const = -np.log(sigma * np.sqrt(2 * np.pi))
+    value = float(np.sum(const - (t - mu) ** 2 / (2 * sigma**2) - t))
+    grad = np.zeros_like(params)
+    grad[1:] = -(t - mu) / sigma**2 - 1.0
+    return value, grad
 
 
 @dataclass(frozen=True)
@@ -63,6 +110,9 @@ class GPHyperparameterFit:
         L-BFGS-B iterations.
     n_fit : int
         Number of observations the hyperparameters were fitted on.
+    log_prior : float
+        Log prior density at the optimum (0.0 for ``prior=None``); the fit
+        maximised ``log_marginal_likelihood + log_prior``.
     """
 
     theta: np.ndarray
@@ -70,6 +120,7 @@ class GPHyperparameterFit:
     log_marginal_likelihood: float
     n_iter: int
     n_fit: int
+    log_prior: float = 0.0
 
 
 def _as_data(X, y):
@@ -149,6 +200,20 @@ class _NegativeLogMarginalLikelihood:
         return 0.5 * (y_alpha + log_det + n * np.log(2 * np.pi)), -grad
 
 
+class _NegativeLogPosterior:
+    """``params -> (-(LML + log prior), gradient)`` around a negative-LML callable."""
+
+    def __init__(self, nll):
+        self.nll = nll
+
+    def __call__(self, params):
+        value, grad = self.nll(params)
+        if not np.isfinite(value):
+            return value, grad
+        log_prior, prior_grad = _log_prior(params)
+        return value - log_prior, grad - prior_grad
+
+
 def gp_log_marginal_likelihood(params, X, y):
     """Log marginal likelihood of skopt's GP model and its gradient.
 
@@ -195,15 +260,20 @@ def gp_log_marginal_likelihood(params, X, y):
     return -nll, -grad
 
 
-def _check_fit_args(n_dims, init, max_fit_points, random_state, max_iter):
+def _check_fit_args(n_dims, init, max_fit_points, random_state, max_iter, prior="dimension-scaled"):
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}.")
     if not isinstance(max_fit_points, numbers.Integral) or max_fit_points < 2:
         raise ValueError(f"max_fit_points must be an integer >= 2, got {max_fit_points!r}.")
     if not isinstance(random_state, numbers.Integral) or random_state < 0:
         raise ValueError(f"random_state must be a non-negative integer, got {random_state!r}.")
     if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}.")
-    if init is None:  # scikit-learn's initial kernel: c = 1, l = 1, noise = 1
+    if init is None and prior is None:  # scikit-learn's initial kernel: c = 1, l = 1, noise = 1
         return np.zeros(n_dims + 2)
+    if init is None:  # c = 1, length scales and noise at their priors' modes
+        mu, sigma = length_scale_prior(n_dims)
+        return np.r_[0.0, np.full(n_dims, mu - sigma**2), NOISE_PRIOR[0] - NOISE_PRIOR[1] ** 2]
     try:
         theta, noise = init
         x0 = np.append(np.asarray(theta, dtype=np.float64), np.log(float(noise)))
@@ -228,12 +298,15 @@ def fit_gp_hyperparameters(
     max_fit_points=1000,
     random_state=0,
     max_iter=1000,
+    prior="dimension-scaled",
 ):
-    """Maximum-likelihood kernel hyperparameters of skopt's GP (torch, L-BFGS-B).
+    """Kernel hyperparameters of skopt's GP by MAP or maximum likelihood (torch, L-BFGS-B).
 
-    Fits ``c * Matern_{5/2}`` (ARD) plus white noise to standardised targets,
-    as ``skopt.learning.GaussianProcessRegressor.fit`` does without restarts,
-    with the bounds of :func:`~sklearn_lravae.search._surrogate.default_gp`.
+    Fits ``c * Matern_{5/2}`` (ARD) plus white noise to standardised targets
+    with the bounds of :func:`~sklearn_lravae.search._surrogate.default_gp`;
+    with ``prior=None`` exactly as ``skopt.learning.GaussianProcessRegressor.fit``
+    does without restarts, by default with the dimension-scaled priors of the
+    module docstring (maximum a posteriori).
     Torch runs with the caller's ``torch.get_num_threads()``. The result is a
     deterministic function of the data and arguments (for a given number of
     threads).
@@ -246,8 +319,9 @@ def fit_gp_hyperparameters(
         Targets.
     init : (theta, noise) or None, default=None
         Starting point, e.g. the previous fit's ``(theta, noise)`` (warm
-        start; clipped to the bounds). ``None`` starts from ``c = 1``,
-        ``l = 1``, ``noise = 1``, scikit-learn's initial kernel.
+        start; clipped to the bounds). ``None`` starts from ``c = 1`` and the
+        priors' modes (``prior=None``: ``l = 1``, ``noise = 1``, scikit-learn's
+        initial kernel).
     max_fit_points : int, default=1000
         Above this many observations, fit on ``max_fit_points`` of them drawn
         without replacement with ``random_state`` (targets standardised with
@@ -256,12 +330,17 @@ def fit_gp_hyperparameters(
         Seed of that subset.
     max_iter : int, default=1000
         Maximum number of L-BFGS-B iterations.
+    prior : {"dimension-scaled", None}, default="dimension-scaled"
+        ``"dimension-scaled"``: maximise the log marginal likelihood plus the
+        log density of the length-scale and noise priors (recommended: in
+        more than a few dimensions, plain maximum likelihood on few points
+        switches most dimensions off); ``None``: maximum likelihood.
 
     Returns
     -------
     GPHyperparameterFit
         ``theta`` (log signal variance and log length scales), ``noise``,
-        ``log_marginal_likelihood``, ``n_iter`` and ``n_fit``.
+        ``log_marginal_likelihood``, ``n_iter``, ``n_fit`` and ``log_prior``.
 
     Examples
     --------
@@ -272,6 +351,9 @@ def fit_gp_hyperparameters(
     >>> fit = fit_gp_hyperparameters(X, y)
     >>> fit.theta.shape, fit.n_fit
     ((3,), 50)
+    >>> ml = fit_gp_hyperparameters(X, y, prior=None)  # maximum likelihood
+    >>> bool(ml.log_marginal_likelihood >= fit.log_marginal_likelihood)
+    True
     >>> bool(np.exp(fit.theta[2]) > np.exp(fit.theta[1]))  # x_2 is irrelevant: longer scale
     True
     >>> warm = fit_gp_hyperparameters(X, y, init=(fit.theta, fit.noise))
@@ -280,7 +362,7 @@ def fit_gp_hyperparameters(
     """
     X, y = _as_data(X, y)
     n, d = X.shape
-    x0 = _check_fit_args(d, init, max_fit_points, random_state, max_iter)
+    x0 = _check_fit_args(d, init, max_fit_points, random_state, max_iter, prior)
     bounds = _log_bounds(d)
     x0 = np.clip(x0, bounds[:, 0], bounds[:, 1])
     y = _standardise(y)
@@ -288,19 +370,23 @@ def fit_gp_hyperparameters(
         rng = np.random.default_rng(random_state)
         idx = np.sort(rng.choice(n, size=max_fit_points, replace=False))
         X, y = X[idx], y[idx]
+    nll = _NegativeLogMarginalLikelihood(X, y)
+    objective = nll if prior is None else _NegativeLogPosterior(nll)
     res = minimize(
-        _NegativeLogMarginalLikelihood(X, y),
+        objective,
         x0,
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
         options={"maxiter": int(max_iter)},
     )
-    x, nll = res.x, float(res.fun)  # L-BFGS-B never ends above its start
+    x = res.x  # L-BFGS-B never ends above its start
+    log_prior = 0.0 if prior is None else _log_prior(x)[0]
     return GPHyperparameterFit(
         theta=x[:-1].copy(),
         noise=float(np.exp(x[-1])),
-        log_marginal_likelihood=-nll,
+        log_marginal_likelihood=-float(res.fun) - log_prior,
         n_iter=int(res.nit),
         n_fit=len(y),
+        log_prior=log_prior,
     )

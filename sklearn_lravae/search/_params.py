@@ -22,7 +22,10 @@ class SearchParameters(BaseEstimator):
         "n_calls": [Interval(numbers.Integral, 0, None, closed="left")],
         "n_initial_points": [Interval(numbers.Integral, 0, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "surrogate": [StrOptions({"GP", "GP-stock", "RF", "ET"}), HasMethods(["fit", "predict"])],
+        "surrogate": [
+            StrOptions({"GP", "GP-ML", "GP-stock", "RF", "ET"}),
+            HasMethods(["fit", "predict"]),
+        ],
         "acq_func": [StrOptions({"EI", "LCB", "PI", "gp_hedge"})],
         "acq_optimizer": [StrOptions({"auto", "sampling", "lbfgs"})],
         "acq_optimizer_kwargs": [None, dict],

@@ -217,7 +217,8 @@ class Proposer:
         model = self.surrogates.base_estimator(Xn, yt)
         if isinstance(model, str) or not hasattr(model, "kernel"):
             raise ValueError(
-                "trust_region=True needs a Gaussian-process surrogate ('GP' or 'GP-stock'), "
+                "trust_region=True needs a Gaussian-process surrogate ('GP', 'GP-ML' or "
+                "'GP-stock'), "
                 f"got surrogate={self.surrogates.surrogate!r}."
             )
         with warnings.catch_warnings():

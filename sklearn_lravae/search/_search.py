@@ -68,11 +68,16 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
     batch_size : int, default=1
         Points per round; more than one uses skopt's constant-liar strategy and
         evaluates the round with ``n_jobs`` workers.
-    surrogate : {"GP", "GP-stock", "RF", "ET"} or regressor, default="GP"
+    surrogate : {"GP", "GP-ML", "GP-stock", "RF", "ET"} or regressor, default="GP"
         ``"GP"``: skopt's Matern-5/2 GP whose hyperparameters are refitted
         only every ``hp_refit_every`` observations (warm start, no restarts),
-        with a BLAS-based predictive variance (identical predictions, ~10x
-        cheaper acquisition over thousands of candidates);
+        by maximum a posteriori under the dimension-scaled length-scale prior
+        of Hvarfner et al. (2024; BoTorch's default), with a BLAS-based
+        predictive variance (identical predictions, ~10x cheaper acquisition
+        over thousands of candidates); ``"GP-ML"``: the same by maximum
+        likelihood (the behaviour of earlier development versions; with few observations in a
+        latent space of 16 or more dimensions it switches most dimensions off
+        and proposes worse points: ``benchmarks/results/speed_search.md``);
         ``"GP-stock"``: skopt's GP refitted with restarts at every step (slow);
         ``"RF"``/``"ET"``: skopt's forests. skopt's GBRT and dummy surrogates
         are broken with recent scikit-learn and are refused.
@@ -92,7 +97,8 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         ``b`` is ``[-b, b]`` in every dimension (the prior holds 99.7% of its
         mass within 3).
     hp_refit_every : int, default=10
-        Observations between GP hyperparameter refits (``surrogate="GP"``).
+        Observations between GP hyperparameter refits (``surrogate="GP"`` or
+        ``"GP-ML"``).
     retrain_every : int, "auto" or None, default="auto"
         Retrain the VAE after this many evaluations; None never retrains on a
         schedule. ``"auto"``: every 50 evaluations (Tripp et al. 2020) when

@@ -126,11 +126,13 @@ class SurrogateManager:
 
     Parameters
     ----------
-    surrogate : {"GP", "GP-stock", "RF", "ET"} or estimator
+    surrogate : {"GP", "GP-ML", "GP-stock", "RF", "ET"} or estimator
         ``"GP"``: fast GP (hyperparameters refitted every ``refit_every``
         observations by :func:`~sklearn_lravae.search._gp.fit_gp_hyperparameters`,
-        warm-started); ``"GP-stock"``: skopt's GP, refitted with restarts every
-        step; ``"RF"``/``"ET"``: skopt's forests; an estimator is used as given.
+        warm-started, maximum a posteriori with its dimension-scaled prior);
+        ``"GP-ML"``: the same by maximum likelihood; ``"GP-stock"``: skopt's GP,
+        refitted with restarts every step; ``"RF"``/``"ET"``: skopt's forests; an
+        estimator is used as given.
     n_dims : int
         Latent dimension.
     refit_every : int, default=10
@@ -214,6 +216,7 @@ class SurrogateManager:
                 y,
                 init=(self.theta_, self.noise_) if warm else None,
                 max_fit_points=self.max_fit_points,
+                prior=None if self.surrogate == "GP-ML" else "dimension-scaled",
             )
             self.theta_, self.noise_ = fit.theta, fit.noise
             self.n_at_refit_ = len(y)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.optimize import approx_fprime
+from scipy.stats import lognorm
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor as SklearnGP
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
@@ -16,6 +17,7 @@ from sklearn_lravae.search._gp import (
     NOISE_BOUNDS,
     fit_gp_hyperparameters,
     gp_log_marginal_likelihood,
+    length_scale_prior,
 )
 from sklearn_lravae.search._surrogate import (
     FastGaussianProcessRegressor,
@@ -48,7 +50,7 @@ def _sklearn_fit(X, y):
 @pytest.mark.parametrize(("name", "n", "d"), [("sines", 60, 3), ("ackley", 80, 5), ("x0", 50, 2)])
 def test_fit_reaches_sklearn_likelihood(name, n, d):
     X, y = _problem(name, n, d)
-    fit = fit_gp_hyperparameters(X, y)
+    fit = fit_gp_hyperparameters(X, y, prior=None)
     gp = _sklearn_fit(X, y)
     lml_sk = gp.log_marginal_likelihood_value_
     assert fit.log_marginal_likelihood >= lml_sk - 1e-3 * abs(lml_sk)
@@ -57,7 +59,51 @@ def test_fit_reaches_sklearn_likelihood(name, n, d):
     assert gp.log_marginal_likelihood(params) == pytest.approx(fit.log_marginal_likelihood)
     low, high = np.log([CONSTANT_BOUNDS, *[LENGTH_SCALE_BOUNDS] * d, NOISE_BOUNDS]).T
     assert np.all(params >= low - 1e-12) and np.all(params <= high + 1e-12)
-    assert fit.n_fit == n and fit.n_iter > 0
+    assert fit.n_fit == n and fit.n_iter > 0 and fit.log_prior == 0.0
+
+
+def test_map_fit_maximises_likelihood_plus_log_prior():
+    X, y = _problem("sines", 40, 6)
+    fit = fit_gp_hyperparameters(X, y)
+    ml = fit_gp_hyperparameters(X, y, prior=None)
+    mu, sigma = length_scale_prior(6)
+
+    def log_posterior(theta, noise):  # written from scipy's log-normal, not the module's
+        params = np.append(theta, np.log(noise))
+        prior = np.sum(lognorm.logpdf(np.exp(theta[1:]), s=sigma, scale=np.exp(mu)))
+        prior += lognorm.logpdf(noise, s=1.0, scale=np.exp(-4.0))
+        return gp_log_marginal_likelihood(params, X, y)[0] + prior, prior
+
+    at_map, prior_at_map = log_posterior(fit.theta, fit.noise)
+    assert fit.log_prior == pytest.approx(prior_at_map)
+    assert fit.log_marginal_likelihood + fit.log_prior == pytest.approx(at_map)
+    assert at_map > log_posterior(ml.theta, ml.noise)[0]  # MAP beats the ML point on its objective
+    assert ml.log_marginal_likelihood > fit.log_marginal_likelihood  # and vice versa
+    rng = np.random.RandomState(1)
+    for _ in range(5):  # a local maximum: small moves do not improve it
+        step = 0.01 * rng.standard_normal(len(fit.theta) + 1)
+        assert log_posterior(fit.theta + step[:-1], fit.noise * np.exp(step[-1]))[0] <= at_map
+
+
+def test_prior_keeps_length_scales_finite_with_few_points_in_many_dimensions():
+    # 20 points in 16 dimensions: maximum likelihood switches most dimensions off
+    # (length scales at the upper bound); the prior keeps them all within reach
+    X, y = _problem("sines", 20, 16)
+    ml = fit_gp_hyperparameters(X, y, prior=None)
+    fit = fit_gp_hyperparameters(X, y)
+    upper = LENGTH_SCALE_BOUNDS[1]
+    assert np.sum(np.exp(ml.theta[1:]) > 0.5 * upper) >= 4
+    assert np.all(np.exp(fit.theta[1:]) < 0.1 * upper)
+    assert fit.noise < 0.5
+
+
+def test_cold_map_fit_starts_at_the_priors_modes():
+    X, y = _problem("sines", 30, 8)
+    one_step = fit_gp_hyperparameters(X, y, max_iter=1)
+    mu, sigma = length_scale_prior(8)
+    assert one_step.n_iter == 1
+    # one L-BFGS-B step from the modes stays near them (ML would start at l = 1)
+    assert np.all(np.abs(one_step.theta[1:] - (mu - sigma**2)) < 1.0)
 
 
 def test_irrelevant_dimension_gets_long_length_scale():
@@ -90,11 +136,15 @@ def test_not_positive_definite_is_minus_infinity():
     assert np.isfinite(gp_log_marginal_likelihood(np.zeros(4), X, np.arange(50.0))[0])
 
 
-def test_warm_start_takes_fewer_iterations():
+@pytest.mark.parametrize("prior", [None, "dimension-scaled"])
+def test_warm_start_takes_fewer_iterations(prior):
     X, y = _problem("sines", 90, 4)
-    before = fit_gp_hyperparameters(X[:80], y[:80])
-    cold = fit_gp_hyperparameters(X, y)
-    warm = fit_gp_hyperparameters(X, y, init=(before.theta, before.noise))
+    before = fit_gp_hyperparameters(X[:80], y[:80], prior=prior)
+    cold = fit_gp_hyperparameters(X, y, prior=prior)
+    warm = fit_gp_hyperparameters(X, y, init=(before.theta, before.noise), prior=prior)
+    if prior is not None:  # the MAP fit from the priors' modes is short already
+        assert warm.n_iter <= cold.n_iter
+        return
     assert warm.n_iter < cold.n_iter / 2
     assert warm.log_marginal_likelihood == pytest.approx(cold.log_marginal_likelihood, rel=1e-3)
 
@@ -133,6 +183,7 @@ def test_fit_keeps_callers_torch_threads():
         ({"max_fit_points": 1}, "max_fit_points"),
         ({"random_state": -1}, "random_state"),
         ({"max_iter": 0}, "max_iter"),
+        ({"prior": "hvarfner"}, "prior must be one of"),
     ],
 )
 def test_bad_input(kwargs, match):
@@ -171,6 +222,18 @@ def test_manager_refits_on_schedule_and_warm_starts():
     warm = fit_gp_hyperparameters(X[:70], y[:70], init=(first.theta, first.noise))
     np.testing.assert_array_equal(manager.theta_, warm.theta)
     assert manager.n_at_refit_ == 70
+
+
+def test_manager_fits_map_by_default_and_maximum_likelihood_for_gp_ml():
+    X, y = _problem("sines", 30, 8)
+    SurrogateManager("GP", 8).base_estimator(X, y)
+    map_manager, ml_manager = SurrogateManager("GP", 8), SurrogateManager("GP-ML", 8)
+    map_manager.base_estimator(X, y)
+    ml_manager.base_estimator(X, y)
+    np.testing.assert_array_equal(map_manager.theta_, fit_gp_hyperparameters(X, y).theta)
+    np.testing.assert_array_equal(ml_manager.theta_, fit_gp_hyperparameters(X, y, prior=None).theta)
+    assert map_manager.last_fit_.log_prior < 0.0 and ml_manager.last_fit_.log_prior == 0.0
+    assert not np.allclose(map_manager.theta_, ml_manager.theta_)
 
 
 def test_reset_forces_a_cold_refit():
