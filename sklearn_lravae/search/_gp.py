@@ -73,23 +73,26 @@ def length_scale_prior(n_dims):
     return 2.0**0.5 + 0.5 * np.log(n_dims), 3.0**0.5
 
 
-def _log_prior(params):
-    """Log prior density of ``params`` (the log-parameters) and its gradient.
+class _LogPrior:
+    """``params -> (log prior density, gradient)`` for ``n_dims`` length scales.
 
     Log-normal densities of the length scales and the noise variance in their
     own units: ``log p(v) = -(log v - mu)^2 / (2 sigma^2) - log v + const``,
     whose derivative with respect to ``t = log v`` is ``-(t - mu) / sigma^2 - 1``.
+    The per-parameter ``mu`` and ``sigma`` are set up once per fit.
     """
-    mu = np.empty(len(params) - 1)
-    sigma = np.empty(len(params) - 1)
-    mu[:-1], sigma[:-1] = length_scale_prior(len(params) - 2)
-    mu[-1], sigma[-1] = NOISE_PRIOR
-    t = params[1:]
-    const = -np.log(sigma * np.sqrt(2 * np.pi))
-    value = float(np.sum(const - (t - mu) ** 2 / (2 * sigma**2) - t))
-    grad = np.zeros_like(params)
-    grad[1:] = -(t - mu) / sigma**2 - 1.0
-    return value, grad
+
+    def __init__(self, n_dims):
+        self.mu = np.r_[np.full(n_dims, length_scale_prior(n_dims)[0]), NOISE_PRIOR[0]]
+        self.sigma = np.r_[np.full(n_dims, length_scale_prior(n_dims)[1]), NOISE_PRIOR[1]]
+        self.const = float(np.sum(-np.log(self.sigma * np.sqrt(2 * np.pi))))
+
+    def __call__(self, params):
+        t = params[1:]
+        value = self.const - float(np.sum((t - self.mu) ** 2 / (2 * self.sigma**2) + t))
+        grad = np.zeros_like(params)
+        grad[1:] = -(t - self.mu) / self.sigma**2 - 1.0
+        return value, grad
 
 
 @dataclass(frozen=True)
@@ -203,14 +206,15 @@ class _NegativeLogMarginalLikelihood:
 class _NegativeLogPosterior:
     """``params -> (-(LML + log prior), gradient)`` around a negative-LML callable."""
 
-    def __init__(self, nll):
+    def __init__(self, nll, log_prior):
         self.nll = nll
+        self.log_prior = log_prior
 
     def __call__(self, params):
         value, grad = self.nll(params)
         if not np.isfinite(value):
             return value, grad
-        log_prior, prior_grad = _log_prior(params)
+        log_prior, prior_grad = self.log_prior(params)
         return value - log_prior, grad - prior_grad
 
 
@@ -371,7 +375,8 @@ def fit_gp_hyperparameters(
         idx = np.sort(rng.choice(n, size=max_fit_points, replace=False))
         X, y = X[idx], y[idx]
     nll = _NegativeLogMarginalLikelihood(X, y)
-    objective = nll if prior is None else _NegativeLogPosterior(nll)
+    log_prior = None if prior is None else _LogPrior(d)
+    objective = nll if prior is None else _NegativeLogPosterior(nll, log_prior)
     res = minimize(
         objective,
         x0,
@@ -381,7 +386,7 @@ def fit_gp_hyperparameters(
         options={"maxiter": int(max_iter)},
     )
     x = res.x  # L-BFGS-B never ends above its start
-    log_prior = 0.0 if prior is None else _log_prior(x)[0]
+    log_prior = 0.0 if prior is None else log_prior(x)[0]
     return GPHyperparameterFit(
         theta=x[:-1].copy(),
         noise=float(np.exp(x[-1])),
