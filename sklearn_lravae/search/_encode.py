@@ -5,6 +5,12 @@
 needs: encode objects robustly (objects a vectoriser rejects become NaN rows
 instead of ending the run), decode latent points, the LRE of latent points, and
 the upstream transform used to build retraining data.
+
+The upstream steps (e.g. a ``SelfiesVectorizer``) never change during a
+search, while the VAE does: the codec keeps the upstream features of string
+objects (up to :data:`MEMO_SIZE`), so the training library, which is encoded
+again for the search box, the candidate pool and every retraining, goes through
+the vectoriser once.
 """
 
 import copy
@@ -19,7 +25,11 @@ from ..metrics import find_lravae
 from ._evaluate import is_empty_object
 from ._invert import invert_latents, reproduces
 
-__all__ = ["LatentCodec", "as_input", "object_list", "robust_transform"]
+__all__ = ["MEMO_SIZE", "LatentCodec", "as_input", "object_list", "robust_transform"]
+
+#: Most string objects whose upstream features a :class:`LatentCodec` keeps (a
+#: SELFIES one-hot row of 50 positions x 26 tokens is 5 kB in float32: 100 MB).
+MEMO_SIZE = 20_000
 
 
 def object_list(X, name="X"):
@@ -139,6 +149,7 @@ class LatentCodec:
         self.estimator = estimator
         self.vae = find_lravae(estimator)
         self.upstream = estimator[:-1] if isinstance(estimator, Pipeline) else None
+        self._memo = {}  # string object -> its upstream feature row (None: rejected)
 
     @classmethod
     def fitted_copy(cls, estimator, objects):
@@ -166,10 +177,40 @@ class LatentCodec:
         """Latents of ``objects`` (rows that cannot be encoded: NaN)."""
         objects = list(objects)
         out = np.full((len(objects), self.n_components), np.nan)
-        rows, keep = robust_transform(self.estimator.transform, objects, self.estimator)
+        if self._memoised(objects):
+            data, keep = self._upstream_features(objects)
+            rows = self.vae.transform(data) if keep else None
+        else:
+            rows, keep = robust_transform(self.estimator.transform, objects, self.estimator)
         if keep:
             out[keep] = rows
         return out
+
+    def _memoised(self, objects):
+        """Whether the upstream features of ``objects`` go through the memo."""
+        return self.upstream is not None and all(isinstance(o, str) for o in objects)
+
+    def _upstream_features(self, objects):
+        """``(features, keep)`` of string ``objects`` through the upstream steps, memoised.
+
+        Objects the upstream rejects (a ``ValueError`` or a dropped row) are
+        left out of ``keep``, as with :func:`robust_transform`.
+        """
+        memo = self._memo
+        todo = [o for o in dict.fromkeys(objects) if o not in memo]
+        new = dict.fromkeys(todo)
+        if todo:
+            data, rows = robust_transform(self.upstream.transform, todo, self.estimator)
+            for j, i in enumerate(rows):
+                new[todo[i]] = data[j] if sp.issparse(data) else np.array(data[j])
+            for o in todo[: max(MEMO_SIZE - len(memo), 0)]:
+                memo[o] = new[o]
+        feats = [memo[o] if o in memo else new[o] for o in objects]
+        keep = [i for i, f in enumerate(feats) if f is not None]
+        if not keep:
+            return np.empty((0, 0)), []
+        kept = [feats[i] for i in keep]
+        return (sp.vstack(kept, format="csr") if sp.issparse(kept[0]) else np.stack(kept)), keep
 
     def decode(self, Z):
         """Decoded objects of latent points ``Z`` (strings or arrays)."""
@@ -273,5 +314,8 @@ class LatentCodec:
         kept = [objects[i] for i in keep]
         if self.upstream is None:
             return as_input(kept), keep
-        data, rows = robust_transform(self.upstream.transform, kept, self.estimator)
+        if self._memoised(kept):
+            data, rows = self._upstream_features(kept)
+        else:
+            data, rows = robust_transform(self.upstream.transform, kept, self.estimator)
         return data, [keep[i] for i in rows]

@@ -161,3 +161,67 @@ def test_codec_fitted_copy(digits_vae, digits):
     assert fitted.vae.n_iter_ == 1 and not hasattr(unfitted, "net_")
     with pytest.raises(TypeError, match="last step is not an LRAVAETransformer"):
         LatentCodec.fitted_copy(make_pipeline(digits_vae, MinMaxScaler()), list(digits[0][:5]))
+
+
+class _CountingVectorizer(TransformerMixin, BaseEstimator):
+    """Strings -> 6 character codes; counts the strings it encodes; '!' raises ValueError."""
+
+    def fit(self, X, y=None):
+        self.n_encoded_ = 0
+        return self
+
+    def transform(self, X):
+        X = list(X)
+        if any("!" in s for s in X):
+            raise ValueError("unknown character '!'")
+        self.n_encoded_ += len(X)
+        return np.array([[(ord(c) % 7) / 7.0 for c in s.ljust(6)[:6]] for s in X])
+
+    def inverse_transform(self, X):
+        return ["C" * 6] * len(X)
+
+
+@pytest.fixture
+def string_codec():
+    words = ["CCO", "CCN", "c1ccc", "OCCO", "NCCN", "CC(=O)O", "CCCC", "C#N"] * 4
+    pipe = make_pipeline(
+        _CountingVectorizer(),
+        LRAVAETransformer(2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0),
+    )
+    return LatentCodec(pipe.fit(words)), pipe
+
+
+def test_codec_memoises_the_upstream_features_of_strings(string_codec, monkeypatch):
+    codec, pipe = string_codec
+    vec = pipe[0]
+    objects = ["CCO", "OCCO", "C!", "CCO", "CCCC"]
+    n0 = vec.n_encoded_
+    Z = codec.encode(objects)
+    assert vec.n_encoded_ - n0 == 3  # the distinct encodable strings, once each
+    np.testing.assert_allclose(Z[[0, 1, 3, 4]], pipe.transform(["CCO", "OCCO", "CCO", "CCCC"]))
+    assert np.all(np.isnan(Z[2]))  # rejected, as without the memo
+    n1 = vec.n_encoded_
+    np.testing.assert_array_equal(codec.encode(objects), Z)  # again: no vectoriser call
+    data, keep = codec.training_data(["CCCC", "", "OCCO", "C!"])
+    assert vec.n_encoded_ == n1 and keep == [0, 2]
+    np.testing.assert_array_equal(data, vec.transform(["CCCC", "OCCO"]))
+    # the VAE changes (retraining), the features do not: new latents from the memo
+    pipe[-1].partial_fit(vec.transform(["CCO", "OCCO"] * 8), epochs=3)
+    n2 = vec.n_encoded_
+    Z2 = codec.encode(objects)
+    assert vec.n_encoded_ == n2
+    np.testing.assert_allclose(Z2[[0, 1]], pipe.transform(["CCO", "OCCO"]))
+    assert not np.allclose(Z2[[0, 1]], Z[[0, 1]])
+    # bounded: beyond MEMO_SIZE objects are encoded every time, still correctly
+    monkeypatch.setattr("sklearn_lravae.search._encode.MEMO_SIZE", len(codec._memo) + 1)
+    fresh = ["NCCN", "C#N", "CC(=O)O"]
+    Zf = codec.encode(fresh)
+    np.testing.assert_allclose(Zf, pipe.transform(fresh))
+    n3 = vec.n_encoded_
+    np.testing.assert_array_equal(codec.encode(fresh), Zf)
+    assert vec.n_encoded_ - n3 == 2  # one of the three was memoised
+
+
+def test_codec_does_not_memoise_numeric_objects(guarded_codec, digits):
+    guarded_codec.encode(list(digits[1][:5]))
+    assert guarded_codec._memo == {}
