@@ -36,6 +36,8 @@ METHODS = {
     "tr-pool": "tr-inv whose Thompson draw also ranks the screening pool's unevaluated "
     "molecules (train_candidates: pool-based BO on the same library as screening)",
     "tr-pool-lra": "tr-pool with LRA retraining (rank weights) every 50 and at each new best",
+    "tr-pool-ml": "tr-pool with the maximum-likelihood GP fit (surrogate='GP-ML'; an ablation of "
+    "the default MAP fit)",
     "ga-feasible": "mol-ga held to the decoder's feasible set (infeasible score 0)",
     "ga": "mol-ga, unrestricted",
 }
@@ -51,6 +53,7 @@ LATENT_METHODS = {
     "tr-inv-best-lra",
     "tr-pool",
     "tr-pool-lra",
+    "tr-pool-ml",
 }
 
 
@@ -181,8 +184,10 @@ def run_method(name, ctx, seed):
         vae = ctx["vae0"] if name == "tr-inv-best-g0" else ctx["vae1"]
         auto = dict(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
         return _search(ctx, vae, seed, trust_region=True, invert=True, **auto)
-    if name in ("tr-pool", "tr-pool-lra"):
+    if name in ("tr-pool", "tr-pool-lra", "tr-pool-ml"):
         kw = dict(trust_region=True, invert=True, train_candidates=True)
+        if name == "tr-pool-ml":
+            kw.update(surrogate="GP-ML")
         if name == "tr-pool-lra":
             kw.update(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
         return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)

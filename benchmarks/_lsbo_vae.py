@@ -60,6 +60,7 @@ VAE_CONFIGS = {
         max_epochs=15,
         target_recon=1.0,
         time_limit=60,
+        decay=[[3e-4, 1], [1e-4, 1]],  # exercises the decay path in CI
     ),
     "qm9": dict(
         data="qm9",
