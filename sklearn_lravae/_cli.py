@@ -270,6 +270,14 @@ def build_parser():
         help="tell the surrogate latents that decode to the evaluated objects (decoder inversion)",
     )
     p.add_argument(
+        "--surrogate",
+        choices=["GP", "GP-ML", "GP-stock", "RF", "ET"],
+        default="GP",
+        help="surrogate model: GP (hyperparameters under dimension-scaled priors), GP-ML "
+        "(maximum likelihood; measured better with --train-candidates on molecules), GP-stock, "
+        "RF, ET (GP)",
+    )
+    p.add_argument(
         "--retrain-epochs",
         type=positive_int,
         default=3,

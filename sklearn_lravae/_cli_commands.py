@@ -245,6 +245,7 @@ def cmd_optimize(args):
         retrain_every=args.retrain_every,
         trust_region=args.trust_region,
         train_candidates=args.train_candidates,
+        surrogate=args.surrogate,
         invert=args.invert,
         retrain_epochs=args.retrain_epochs,
         weight_k=args.weight_k,

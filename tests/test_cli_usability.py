@@ -189,7 +189,11 @@ def test_warnings_are_one_line(tmp_path, capsys, monkeypatch, digits_csv):
         ),
         (
             ["--trust-region", "--train-candidates", "--train", "x.csv"],
-            {"trust_region": True, "train_candidates": True},
+            {"trust_region": True, "train_candidates": True, "surrogate": "GP"},
+        ),
+        (
+            ["--trust-region", "--surrogate", "GP-ML"],
+            {"trust_region": True, "surrogate": "GP-ML"},
         ),
     ],
 )
