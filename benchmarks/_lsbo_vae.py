@@ -124,10 +124,12 @@ def load_data(cfg):
 
 
 def second_heldout(cfg, n=5000):
-    """A second held-out sample (MOSES test, another seed, minus the first sample).
+    """A second held-out sample: ``n`` molecules drawn with another seed.
 
-    No training or schedule choice ever looked at it: the report's check of the
-    reconstruction measured on ``load_data``'s held-out molecules.
+    MOSES: test molecules not in the first held-out sample; QM9: molecules in
+    neither the training set nor the first held-out sample. No training or
+    schedule choice looked at it, so it checks the reconstruction measured on
+    ``load_data``'s held-out molecules.
     """
     train, first = load_data(cfg)
     path = CACHE / f"heldout2_{cfg['data']}_{len(train)}_{n}.json"

@@ -83,8 +83,9 @@ class _LogPrior:
     """
 
     def __init__(self, n_dims):
-        self.mu = np.r_[np.full(n_dims, length_scale_prior(n_dims)[0]), NOISE_PRIOR[0]]
-        self.sigma = np.r_[np.full(n_dims, length_scale_prior(n_dims)[1]), NOISE_PRIOR[1]]
+        mu, sigma = length_scale_prior(n_dims)
+        self.mu = np.r_[np.full(n_dims, mu), NOISE_PRIOR[0]]
+        self.sigma = np.r_[np.full(n_dims, sigma), NOISE_PRIOR[1]]
         self.const = float(np.sum(-np.log(self.sigma * np.sqrt(2 * np.pi))))
 
     def __call__(self, params):
@@ -375,8 +376,8 @@ def fit_gp_hyperparameters(
         idx = np.sort(rng.choice(n, size=max_fit_points, replace=False))
         X, y = X[idx], y[idx]
     nll = _NegativeLogMarginalLikelihood(X, y)
-    log_prior = None if prior is None else _LogPrior(d)
-    objective = nll if prior is None else _NegativeLogPosterior(nll, log_prior)
+    prior_density = None if prior is None else _LogPrior(d)
+    objective = nll if prior is None else _NegativeLogPosterior(nll, prior_density)
     res = minimize(
         objective,
         x0,
@@ -386,7 +387,7 @@ def fit_gp_hyperparameters(
         options={"maxiter": int(max_iter)},
     )
     x = res.x  # L-BFGS-B never ends above its start
-    log_prior = 0.0 if prior is None else log_prior(x)[0]
+    log_prior = 0.0 if prior is None else prior_density(x)[0]
     return GPHyperparameterFit(
         theta=x[:-1].copy(),
         noise=float(np.exp(x[-1])),
