@@ -13,7 +13,9 @@ import warnings
 import numpy as np
 
 from sklearn_lravae import LatentBayesSearch
+from sklearn_lravae.chem import morgan_fingerprints
 from sklearn_lravae.chem._smiles import rdkit_quiet
+from sklearn_lravae.search import TanimotoGP
 
 METHODS = {
     "screening": "best of N unlabelled training molecules (random order)",
@@ -38,6 +40,11 @@ METHODS = {
     "tr-pool-lra": "tr-pool with LRA retraining (rank weights) every 50 and at each new best",
     "tr-pool-ml": "tr-pool with the maximum-likelihood GP fit (surrogate='GP-ML'; an ablation of "
     "the default MAP fit)",
+    "tr-fp": "tr-inv whose Thompson draw ranks the region's decoded molecules with a "
+    "Tanimoto GP on their Morgan fingerprints (surrogate=TanimotoGP(features="
+    "morgan_fingerprints)); decodes already evaluated are skipped",
+    "tr-pool-fp": "tr-pool with the Tanimoto GP on fingerprints (decodes and library "
+    "molecules ranked by what they are)",
     "ga-feasible": "mol-ga held to the decoder's feasible set (infeasible score 0)",
     "ga": "mol-ga, unrestricted",
 }
@@ -54,6 +61,8 @@ LATENT_METHODS = {
     "tr-pool",
     "tr-pool-lra",
     "tr-pool-ml",
+    "tr-fp",
+    "tr-pool-fp",
 }
 
 
@@ -191,6 +200,14 @@ def run_method(name, ctx, seed):
         if name == "tr-pool-lra":
             kw.update(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
         return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
+    if name in ("tr-fp", "tr-pool-fp"):
+        kw = dict(
+            trust_region=True, invert=True, surrogate=TanimotoGP(features=morgan_fingerprints)
+        )
+        if name == "tr-pool-fp":
+            kw.update(train_candidates=True)
+            return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
+        return _search(ctx, ctx["vae1"], seed, **kw)
     if name in ("ga", "ga-feasible"):
         return _ga(ctx, seed, feasible=name == "ga-feasible")
     raise ValueError(f"unknown method {name!r}; one of {sorted(METHODS)}")

@@ -85,6 +85,7 @@ CONFIGS = {
             "lsbo-fixed",
             "tr-lra",
             "tr-inv-best-lra",
+            "tr-pool-fp",
             "ga-feasible",
         ],
     ),

@@ -18,6 +18,8 @@
 - :class:`Oracle`: PMO's budgeted, caching oracle with top-k and top-k AUC metrics.
 - Generation metrics: :func:`validity`, :func:`uniqueness`, :func:`novelty`,
   :func:`internal_diversity`, :func:`generation_metrics`.
+- :func:`morgan_fingerprints`: folded ECFP arrays, the features of a
+  molecular surrogate (``search.TanimotoGP(features=morgan_fingerprints)``).
 - :func:`make_sequence_core`: a GRU decoder core for one-hot sequences, for
   ``LRAVAETransformer(module=make_sequence_core(n_categories))``.
 - :func:`make_straight_through_core`: a core whose encoder sees the argmax
@@ -26,7 +28,7 @@
 """
 
 from .._network import make_sequence_core, make_straight_through_core
-from ._fingerprints import FINGERPRINTS
+from ._fingerprints import FINGERPRINTS, morgan_fingerprints
 from ._metrics import generation_metrics, internal_diversity, novelty, uniqueness, validity
 from ._modifiers import (
     ScoreModifier,
@@ -114,6 +116,7 @@ __all__ = [
     "median2",
     "mestranol_similarity",
     "min_gaussian_modifier",
+    "morgan_fingerprints",
     "mpo_score",
     "novelty",
     "one_hot",

@@ -9,10 +9,19 @@ every type's Tanimoto similarities with GuacaMol's own).
 
 import functools
 
+import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-__all__ = ["FINGERPRINTS", "check_fingerprint", "fingerprint", "tanimoto"]
+from ._smiles import check_smiles_list, rdkit_quiet
+
+__all__ = [
+    "FINGERPRINTS",
+    "check_fingerprint",
+    "fingerprint",
+    "morgan_fingerprints",
+    "tanimoto",
+]
 
 #: Fingerprint types and what they are (GuacaMol's names).
 FINGERPRINTS = {
@@ -74,3 +83,50 @@ def fingerprint(mol, kind):
 def tanimoto(fp_a, fp_b):
     """Tanimoto similarity of two fingerprints (counts: sum of minima over sum of maxima)."""
     return DataStructs.TanimotoSimilarity(fp_a, fp_b)
+
+
+@functools.cache
+def _folded_generator(radius, n_bits):
+    return rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
+
+
+def morgan_fingerprints(smiles, *, radius=2, n_bits=2048, counts=False):
+    """Folded Morgan fingerprints (ECFP) of SMILES strings as a NumPy array.
+
+    The features of a molecular surrogate, e.g.
+    ``LatentBayesSearch(surrogate=TanimotoGP(features=morgan_fingerprints))``.
+
+    Parameters
+    ----------
+    smiles : sequence of str
+        Molecules.
+    radius : int, default=2
+        Morgan radius (2: ECFP4).
+    n_bits : int, default=2048
+        Length of the folded fingerprint.
+    counts : bool, default=False
+        Count fingerprints instead of bits.
+
+    Returns
+    -------
+    ndarray of shape (len(smiles), n_bits), dtype uint8
+        Rows of zeros for strings RDKit cannot parse.
+
+    Examples
+    --------
+    >>> from sklearn_lravae.chem import morgan_fingerprints
+    >>> fp = morgan_fingerprints(["CCO", "c1ccccc1", "not a molecule"])
+    >>> fp.shape, fp.sum(axis=1).tolist()
+    ((3, 2048), [6, 3, 0])
+    """
+    smiles = check_smiles_list(smiles)
+    gen = _folded_generator(int(radius), int(n_bits))
+    out = np.zeros((len(smiles), int(n_bits)), dtype=np.uint8)
+    with rdkit_quiet():
+        mols = [Chem.MolFromSmiles(smi) if smi else None for smi in smiles]
+    for i, mol in enumerate(mols):
+        if mol is None:
+            continue
+        fp = gen.GetCountFingerprintAsNumPy(mol) if counts else gen.GetFingerprintAsNumPy(mol)
+        out[i] = np.minimum(fp, 255)
+    return out

@@ -472,8 +472,10 @@ class SelfiesVectorizer(TransformerMixin, BaseEstimator):
             Canonical SMILES (object dtype).
         """
         selfies = list(self.to_selfies(X))
-        out = [s for chunk in map_chunks(decode_chunk, selfies, self.n_jobs) for s in chunk]
-        return np.array(out, dtype=object)
+        unique = list(dict.fromkeys(selfies))  # identical argmax rows are decoded once
+        out = [s for chunk in map_chunks(decode_chunk, unique, self.n_jobs) for s in chunk]
+        smiles = dict(zip(unique, out, strict=True))
+        return np.array([smiles[s] for s in selfies], dtype=object)
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names: ``"pos{p}_{token}"``, or ``"pos{p}"`` for indices.

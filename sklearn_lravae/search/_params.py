@@ -10,6 +10,8 @@ import os
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ._object_gp import check_object_surrogate
+
 __all__ = ["SearchParameters"]
 
 
@@ -153,6 +155,7 @@ class SearchParameters(BaseEstimator):
                 "recent scikit-learn; use 'GP' (default), 'RF' or 'ET'."
             )
         self._validate_params()
+        check_object_surrogate(self.surrogate, self.trust_region)
         if self.train_candidates is not False and not self.trust_region:
             raise ValueError(
                 f"train_candidates={self.train_candidates!r} offers training objects to the "

@@ -12,9 +12,14 @@ import numbers
 import warnings
 
 import numpy as np
+from sklearn.base import clone
 from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 from skopt.space import Real, Space
+
+from ._evaluate import object_key
+from ._object_gp import FeatureMemo
+from ._trust_region import thompson_choice
 
 __all__ = ["ACQ_OPTIMIZER_KWARGS", "Proposer", "data_box", "make_box"]
 
@@ -80,6 +85,10 @@ def data_box(latents, quantile=0.005, margin=0.1, fallback=3.0):
     return np.column_stack([lo - margin * width, hi + margin * width])
 
 
+def _key(obj):
+    return obj if isinstance(obj, str) else object_key(obj)
+
+
 def derived_seed(seed, *keys):
     """A 32-bit seed derived from the run's seed and ``keys`` (e.g. the step)."""
     return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1)[0])
@@ -102,6 +111,9 @@ class Proposer:
         Candidates checked per requested point by the filter.
     lre : callable
         ``lre(Z) -> ndarray``: hard-decode LRE of latent points (the filter's test).
+    decode : callable or None
+        ``decode(Z) -> objects``; needed when the surrogate models objects
+        (it has ``featurize``, e.g. :class:`~sklearn_lravae.search.TanimotoGP`).
     """
 
     def __init__(
@@ -115,6 +127,7 @@ class Proposer:
         lre_threshold=None,
         n_candidates=20,
         lre=None,
+        decode=None,
     ):
         self.set_box(box)
         self.surrogates = surrogates
@@ -124,6 +137,9 @@ class Proposer:
         self.lre_threshold = lre_threshold
         self.n_candidates = n_candidates
         self.lre = lre
+        self.decode = decode
+        model = surrogates.surrogate
+        self.features = FeatureMemo(model.featurize) if hasattr(model, "featurize") else None
 
     def set_box(self, box):
         """Search inside ``box`` (shape ``(n_components, 2)``) from now on."""
@@ -165,7 +181,15 @@ class Proposer:
         return opt
 
     def next_points(
-        self, state, n_points, *, n_initial_points=0, region=None, center=None, pool=None
+        self,
+        state,
+        n_points,
+        *,
+        n_initial_points=0,
+        region=None,
+        center=None,
+        pool=None,
+        pool_objects=None,
     ):
         """The next ``n_points`` latent points of a search in ``state`` (a SearchState).
 
@@ -173,7 +197,8 @@ class Proposer:
         made (or while no observation could be encoded), then Thompson samples
         in ``region`` around ``center`` when a trust region is given (``pool``:
         latents of known objects that compete with them), otherwise the
-        acquisition's proposals. Returns ``(Z, optimizer, n_rejected, source)``;
+        acquisition's proposals (``pool_objects``: the objects of ``pool``, for
+        a surrogate that models objects). Returns ``(Z, optimizer, n_rejected, source)``;
         ``optimizer`` is None unless skopt proposed, ``source[j]`` is the row of
         ``pool`` that point ``j`` is (-1: a new point).
         """
@@ -185,7 +210,20 @@ class Proposer:
         if n_random:
             parts.append(self.prior_samples(n_random, [st.seed, st.n_evaluated, 2]))
         n_model = n_points - n_random
-        if n_model and region is not None and center is not None:
+        if n_model and region is not None and center is not None and self.features is not None:
+            Z, _, source = self.propose_objects(
+                region,
+                center,
+                n_model,
+                st.objects(),
+                st.surrogate_targets(),
+                seed=[st.seed, st.n_evaluated, 3],
+                pool=pool,
+                pool_objects=pool_objects,
+            )
+            parts.append(Z)
+            sources.append(source)
+        elif n_model and region is not None and center is not None:
             Z, _, source = self.propose_in_trust_region(
                 region,
                 center,
@@ -237,6 +275,63 @@ class Proposer:
         source = np.array([keep[i] if i >= 0 else -1 for i in src], dtype=int)
         if np.any(source >= 0):
             Z[source >= 0] = pool[source[source >= 0]]  # known objects' latents, exactly
+        return Z, model, source
+
+    def propose_objects(
+        self, region, center, n_points, objects, targets, seed, pool=None, pool_objects=None
+    ):
+        """Thompson-sampled points of ``region``, ranked by a surrogate of the *objects*.
+
+        The region's candidates are decoded (with as many uniform points of the
+        box when fewer than ``n_points`` of them are new); the distinct decodes that were not
+        evaluated yet (and the most promising unevaluated ``pool_objects``, by
+        lower confidence bound, up to half the region's candidates) are
+        featurised and one joint posterior draw of the object surrogate per
+        point picks them. Returns ``(Z, model, source)`` as
+        :meth:`propose_in_trust_region`.
+        """
+        model = clone(self.surrogates.surrogate).fit(self.features(objects), targets)
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        c = np.clip(np.asarray(center, dtype=float), self.box[:, 0], self.box[:, 1])
+        center_n = np.asarray(self.space.transform([c.tolist()]), dtype=float)[0]
+        Zn = region.candidates(center_n, rng)
+        seen, first = {_key(o) for o in objects}, {}
+        for attempt in range(2):  # the region, then the whole box if it holds too few new ones
+            if attempt:
+                Zn = np.vstack([Zn, rng.random(Zn.shape)])
+            Zc = np.array(self.space.inverse_transform(Zn.tolist()), dtype=float)
+            Zc = Zc.reshape(len(Zn), -1)
+            start = 0 if not attempt else len(Zn) // 2
+            for i, o in enumerate(self.decode(Zc[start:]), start):
+                k = _key(o)
+                if k not in seen and k not in first and (not isinstance(o, str) or o):
+                    first[k] = (i, o)
+            if len(first) >= n_points:
+                break
+        rows = [i for i, _ in first.values()]
+        feats = [self.features([o for _, o in first.values()])] if first else []
+        keep = np.zeros(0, dtype=int)
+        if pool is not None and pool_objects:
+            keep = np.flatnonzero(np.all(np.isfinite(np.asarray(pool, dtype=float)), axis=1))
+            Fp = self.features([pool_objects[i] for i in keep]) if len(keep) else None
+            n_max = region.n_candidates // 2
+            if Fp is not None and len(keep) > n_max:
+                mean, std = model.predict(Fp, return_std=True)
+                best = np.sort(np.argsort(mean - std, kind="stable")[:n_max])
+                Fp, keep = Fp[best], keep[best]
+            feats += [Fp] if Fp is not None else []
+        n_new = len(rows)
+        chosen = []
+        if feats:
+            mean, cov = model.predict(np.vstack(feats), return_cov=True)
+            chosen = thompson_choice(mean, cov, n_points, rng)
+        rest = [i for i in range(len(Zc)) if i not in rows][: n_points - len(chosen)]
+        Z = np.vstack(
+            [*(Zc[rows[i]] if i < n_new else pool[keep[i - n_new]] for i in chosen), *Zc[rest]]
+        ).reshape(-1, Zc.shape[1])
+        source = np.array(
+            [keep[i - n_new] if i >= n_new else -1 for i in chosen] + [-1] * len(rest), dtype=int
+        )
         return Z, model, source
 
     def _pool_candidates(self, model, pool, n_max):

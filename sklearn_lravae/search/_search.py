@@ -79,8 +79,12 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         latent space of 16 or more dimensions it switches most dimensions off
         and proposes worse points: ``benchmarks/results/speed_search.md``);
         ``"GP-stock"``: skopt's GP refitted with restarts at every step (slow);
-        ``"RF"``/``"ET"``: skopt's forests. skopt's GBRT and dummy surrogates
-        are broken with recent scikit-learn and are refused.
+        ``"RF"``/``"ET"``: skopt's forests; a :class:`~sklearn_lravae.search.TanimotoGP` (e.g.
+        ``TanimotoGP(features=chem.morgan_fingerprints)``, with
+        ``trust_region=True``) models the *decoded objects*: the region's
+        candidates are decoded and ranked by what they are, and decodes that
+        were evaluated already are skipped. skopt's GBRT and dummy surrogates
+        are refused (broken with recent scikit-learn).
     acq_func : {"EI", "LCB", "PI", "gp_hedge"}, default="EI"
         Acquisition function.
     acq_optimizer : {"auto", "sampling", "lbfgs"}, default="auto"
@@ -291,6 +295,7 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
             lre_threshold=self.lre_threshold,
             n_candidates=self.n_candidates,
             lre=codec.lre,
+            decode=codec.decode,
         )
         self.space_ = self._proposer.space
         self._region, self._pool = None, None

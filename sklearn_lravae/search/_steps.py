@@ -55,11 +55,12 @@ class LoopSteps:
     def _suggest(self, n_points):
         """Next latent points: prior samples, trust region or acquisition (``Proposer``)."""
         st = self._state
-        center = pool = rows = None
+        center = pool = rows = pool_objects = None
         if self._region is not None and st.best_index() is not None:
             center = self._region_center()
         if self._pool is not None:
             pool, rows = self._pool.available({object_key(o) for o in st.objects()})
+            pool_objects = [self._pool.objects[r] for r in rows]
         Z, opt, n_rejected, source = self._proposer.next_points(
             st,
             n_points,
@@ -67,6 +68,7 @@ class LoopSteps:
             region=self._region,
             center=center,
             pool=pool,
+            pool_objects=pool_objects,
         )
         if self._pool is not None:
             self._pool.hand_out(Z, source, rows)

@@ -20,7 +20,41 @@ import math
 
 import numpy as np
 
-__all__ = ["TrustRegion"]
+__all__ = ["TrustRegion", "thompson_choice"]
+
+
+def thompson_choice(mean, cov, n_points, rng):
+    """Rows of ``n_points`` distinct minimisers of joint draws from ``N(mean, cov)``.
+
+    One joint draw per point (Thompson sampling for a batch); a row already
+    chosen is passed over for the next-lowest of that draw. A covariance that
+    stays indefinite after jitter falls back to independent draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae.search._trust_region import thompson_choice
+    >>> rng = np.random.default_rng(0)
+    >>> thompson_choice(np.array([0.0, -5.0, 3.0]), 1e-6 * np.eye(3), 2, rng)
+    [1, 0]
+    """
+    cov = 0.5 * (cov + cov.T)
+    n = len(mean)
+    jitter = 1e-10 * max(float(np.mean(np.diag(cov))), 1e-12)
+    for _ in range(6):
+        try:
+            chol = np.linalg.cholesky(cov + jitter * np.eye(n))
+            break
+        except np.linalg.LinAlgError:
+            jitter *= 100.0
+    else:  # degenerate posterior: fall back to independent draws
+        chol = np.diag(np.sqrt(np.clip(np.diag(cov), 0.0, None)))
+    draws = mean[:, None] + chol @ rng.standard_normal((n, n_points))
+    chosen = []
+    for j in range(min(n_points, n)):
+        order = np.argsort(draws[:, j])
+        chosen.append(next(int(i) for i in order if int(i) not in chosen))
+    return chosen
 
 
 class TrustRegion:
@@ -167,21 +201,7 @@ class TrustRegion:
         if extra is not None and len(extra):
             cands = np.vstack([cands, np.asarray(extra, dtype=float)])
         mean, cov = model.predict(cands, return_cov=True)
-        cov = 0.5 * (cov + cov.T)
-        jitter = 1e-10 * max(float(np.mean(np.diag(cov))), 1e-12)
-        for _ in range(6):
-            try:
-                chol = np.linalg.cholesky(cov + jitter * np.eye(len(cands)))
-                break
-            except np.linalg.LinAlgError:
-                jitter *= 100.0
-        else:  # degenerate posterior: fall back to independent draws
-            chol = np.diag(np.sqrt(np.clip(np.diag(cov), 0.0, None)))
-        draws = mean[:, None] + chol @ rng.standard_normal((len(cands), n_points))
-        chosen = []
-        for j in range(n_points):
-            order = np.argsort(draws[:, j])
-            chosen.append(next(int(i) for i in order if int(i) not in chosen))
+        chosen = thompson_choice(mean, cov, n_points, rng)
         source = np.array([i - n_own if i >= n_own else -1 for i in chosen], dtype=int)
         return cands[chosen], source
 

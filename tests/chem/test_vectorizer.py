@@ -349,3 +349,15 @@ def test_sklearn_data_checks_with_smiles(estimator, qm9):
     ro = np.array(smiles, dtype=object)
     ro.setflags(write=False)
     np.testing.assert_array_equal(_dense(est.transform(ro), est), X)
+
+
+def test_identical_rows_are_decoded_once(monkeypatch):
+    import sklearn_lravae.chem._vectorizer as mod
+
+    vec = SelfiesVectorizer().fit(["CCO", "c1ccccc1", "CN"])
+    X = vec.transform(["CCO", "CN", "CCO", "CCO", "c1ccccc1"])
+    seen = []
+    real = mod.decode_chunk
+    monkeypatch.setattr(mod, "decode_chunk", lambda chunk: seen.extend(chunk) or real(chunk))
+    assert vec.inverse_transform(X).tolist() == ["CCO", "CN", "CCO", "CCO", "c1ccccc1"]
+    assert len(seen) == 3

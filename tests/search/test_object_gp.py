@@ -1,0 +1,169 @@
+"""``TanimotoGP``: a surrogate of the decoded objects, and the search that uses it."""
+
+import numpy as np
+import pytest
+
+from sklearn_lravae.search import LatentBayesSearch, TanimotoGP, tanimoto_kernel
+from sklearn_lravae.search._object_gp import FeatureMemo
+
+from .conftest import Distance
+
+
+def test_kernel_is_the_jaccard_similarity_of_bit_vectors():
+    rng = np.random.RandomState(0)
+    A = (rng.uniform(size=(7, 30)) < 0.3).astype(np.uint8)
+    B = (rng.uniform(size=(5, 30)) < 0.3).astype(np.uint8)
+    K = tanimoto_kernel(A, B)
+    for i in range(7):
+        for j in range(5):
+            a, b = set(np.flatnonzero(A[i])), set(np.flatnonzero(B[j]))
+            assert K[i, j] == pytest.approx(len(a & b) / len(a | b))
+    S = tanimoto_kernel(A)
+    np.testing.assert_allclose(np.diag(S), 1.0)
+    assert np.linalg.eigvalsh(S).min() > -1e-9  # positive semi-definite
+
+
+def test_kernel_of_all_zero_rows():
+    K = tanimoto_kernel(np.array([[0, 0], [1, 0]]))
+    assert K.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert tanimoto_kernel(np.zeros((1, 2)), np.zeros((1, 2))).tolist() == [[0.0]]
+
+
+def _bits(n, seed=0):
+    rng = np.random.RandomState(seed)
+    return (rng.uniform(size=(n, 40)) < 0.25).astype(float)
+
+
+def test_noise_is_small_for_a_noiseless_function_and_grows_with_noise():
+    X = _bits(80)
+    f = X[:, :6].sum(axis=1)
+    clean = TanimotoGP().fit(X, f)
+    noisy = TanimotoGP().fit(X, f + np.random.RandomState(1).normal(scale=2.0, size=80))
+    assert clean.noise_ < 0.05 < noisy.noise_
+    np.testing.assert_allclose(clean.predict(X), f, atol=0.3 * f.std())  # near interpolation
+
+
+def test_predictions_generalise_and_std_shrinks_near_the_data():
+    X = _bits(150)
+    y = X[:, :8].sum(axis=1) - X[:, 8:12].sum(axis=1)
+    gp = TanimotoGP().fit(X[:100], y[:100])
+    mean, std = gp.predict(X[100:], return_std=True)
+    assert np.corrcoef(mean, y[100:])[0, 1] > 0.6
+    _, std_train = gp.predict(X[:100], return_std=True)
+    assert std_train.mean() < std.mean()
+    mean_c, cov = gp.predict(X[100:], return_cov=True)
+    np.testing.assert_allclose(mean_c, mean)
+    np.testing.assert_allclose(np.sqrt(np.clip(np.diag(cov), 0, None)), std, atol=1e-6)
+
+
+def test_bad_input():
+    gp = TanimotoGP()
+    with pytest.raises(ValueError, match="one row per target"):
+        gp.fit(np.zeros((3, 2)), [1.0, 2.0])
+    with pytest.raises(ValueError, match="finite"):
+        gp.fit(np.eye(2), [1.0, np.nan])
+    gp.fit(np.eye(2), [1.0, 2.0])
+    with pytest.raises(ValueError, match="cannot both"):
+        gp.predict(np.eye(2), return_std=True, return_cov=True)
+    with pytest.raises(ValueError, match=r"shape \(n, n_features\)"):
+        TanimotoGP(features=lambda objs: np.zeros(len(objs))).featurize(["a", "b"])
+
+
+def test_feature_memo_computes_each_object_once_and_keeps_order():
+    calls = []
+
+    def features(objs):
+        calls.append(list(objs))
+        return np.array([[len(o), o.count("C")] for o in objs])
+
+    memo = FeatureMemo(features)
+    first = memo(["CCO", "CN"])
+    again = memo(["CN", "CCO", "CCC"])
+    assert calls == [["CCO", "CN"], ["CCC"]]
+    np.testing.assert_array_equal(again[:2], first[::-1])
+
+
+def test_morgan_features_predict_similarity_to_a_molecule():
+    from sklearn_lravae.chem import morgan_fingerprints, tanimoto_similarity
+    from sklearn_lravae.datasets import load_qm9
+
+    smiles = list(load_qm9(n_samples=400, random_state=0))
+    y = np.asarray(tanimoto_similarity(smiles[0])(smiles), dtype=float)
+    gp = TanimotoGP(features=morgan_fingerprints)
+    gp.fit(gp.featurize(smiles[1:300]), y[1:300])
+    pred = gp.predict(gp.featurize(smiles[300:]))
+    assert np.corrcoef(pred, y[300:])[0, 1] > 0.5
+
+
+def _search(vae, target, **kw):
+    kw = {
+        "n_calls": 12,
+        "batch_size": 3,
+        "trust_region": True,
+        "surrogate": TanimotoGP(),
+        "random_state": 0,
+        **kw,
+    }
+    return LatentBayesSearch(vae, Distance(target), retrain_every=None, **kw)
+
+
+def test_an_object_surrogate_needs_a_trust_region(digits_vae, digits, target):
+    with pytest.raises(ValueError, match="set trust_region=True"):
+        _search(digits_vae, target, trust_region=False).fit(digits[1][1:11])
+
+
+@pytest.fixture(scope="module")
+def qm9_pipe():
+    """A small SELFIES VAE (decodes are discrete: different latents, same molecule)."""
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_lravae import LRAVAETransformer
+    from sklearn_lravae.chem import SelfiesVectorizer
+    from sklearn_lravae.datasets import load_qm9
+
+    smiles = list(load_qm9(n_samples=300, random_state=0))
+    vae = LRAVAETransformer(
+        4,
+        likelihood="categorical",
+        hidden_layer_sizes=(64,),
+        max_epochs=100,
+        beta=0.01,
+        random_state=0,
+    )
+    return make_pipeline(SelfiesVectorizer(), vae).fit(smiles), smiles
+
+
+def test_decodes_already_evaluated_are_not_proposed_again(qm9_pipe):
+    from sklearn_lravae.chem import morgan_fingerprints, qed
+
+    pipe, smiles = qm9_pipe
+    kw = dict(n_calls=24, batch_size=4, trust_region=True, vectorized=True, random_state=0)
+    s = LatentBayesSearch(pipe, qed, surrogate=TanimotoGP(features=morgan_fingerprints), **kw)
+    s.fit(smiles[:10], qed(smiles[:10]))  # the box of these 10 decodes to few molecules
+    new = [h["object"] for h in s.history_]
+    assert len(set(new)) == len(new) and not set(new) & set(smiles[:10])
+    latent = LatentBayesSearch(pipe, qed, surrogate="GP", **kw).fit(smiles[:10], qed(smiles[:10]))
+    new = [h["object"] for h in latent.history_]
+    assert len(set(new)) < len(new)  # the latent GP re-proposes molecules it has seen
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_library_containing_the_target_is_found(digits_vae, digits, target, seed):
+    # the latent GP finds it in 1 of these 3 runs (test_pool.py); the object GP in each
+    X0, library = digits[1][1:11], np.vstack([digits[1][11:200], target])
+    s = _search(digits_vae, target, n_calls=20, train_candidates=True, random_state=seed)
+    s.fit(X0, train_objects=library)
+    assert s.best_score_ == 0.0
+
+
+def test_object_surrogate_search_resumes_to_the_same_run(digits_vae, digits, target, tmp_path):
+    X0, library = digits[1][1:11], digits[1][11:200]
+    full = _search(digits_vae, target, train_candidates=True).fit(X0, train_objects=library)
+    ck = tmp_path / "ck"
+    _search(digits_vae, target, n_calls=6, train_candidates=True, checkpoint=ck).fit(
+        X0, train_objects=library
+    )
+    resumed = _search(digits_vae, target, train_candidates=True, checkpoint=ck)
+    resumed.fit(X0, train_objects=library, resume=True)
+    for a, b in zip(resumed.history_, full.history_, strict=True):
+        np.testing.assert_array_equal(a["object"], b["object"])
