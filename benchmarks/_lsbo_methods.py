@@ -45,6 +45,8 @@ METHODS = {
     "morgan_fingerprints)); decodes already evaluated are skipped",
     "tr-pool-fp": "tr-pool with the Tanimoto GP on fingerprints (decodes and library "
     "molecules ranked by what they are)",
+    "tr-fp0": "tr-fp without the GP's source offset (TanimotoGP(source_variance=0))",
+    "tr-pool-fp0": "tr-pool-fp without the GP's source offset (an ablation)",
     "ga-feasible": "mol-ga held to the decoder's feasible set (infeasible score 0)",
     "ga": "mol-ga, unrestricted",
 }
@@ -63,6 +65,8 @@ LATENT_METHODS = {
     "tr-pool-ml",
     "tr-fp",
     "tr-pool-fp",
+    "tr-fp0",
+    "tr-pool-fp0",
 }
 
 
@@ -200,11 +204,11 @@ def run_method(name, ctx, seed):
         if name == "tr-pool-lra":
             kw.update(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
         return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
-    if name in ("tr-fp", "tr-pool-fp"):
-        kw = dict(
-            trust_region=True, invert=True, surrogate=TanimotoGP(features=morgan_fingerprints)
-        )
-        if name == "tr-pool-fp":
+    if name in ("tr-fp", "tr-pool-fp", "tr-fp0", "tr-pool-fp0"):
+        offset = 0.0 if name.endswith("0") else 1.0
+        gp = TanimotoGP(features=morgan_fingerprints, source_variance=offset)
+        kw = dict(trust_region=True, invert=True, surrogate=gp)
+        if name.startswith("tr-pool"):
             kw.update(train_candidates=True)
             return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
         return _search(ctx, ctx["vae1"], seed, **kw)

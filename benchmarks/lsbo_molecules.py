@@ -107,7 +107,7 @@ CONFIGS = {
         n_screen=10000,
         n_retrain_data=5000,
         ga_offspring=10,
-        methods=[m for m in METHODS if m != "tr-pool-ml"],  # ablations on request
+        methods=[m for m in METHODS if m not in ("tr-pool-ml", "tr-fp0", "tr-pool-fp0")],
     ),
 }
 

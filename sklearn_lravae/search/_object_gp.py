@@ -22,6 +22,7 @@ them to evaluate.
 import numbers
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -127,6 +128,14 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
         into the rows this GP sees (e.g. :func:`sklearn_lravae.chem.morgan_fingerprints`
         for SMILES). ``fit`` and ``predict`` take those rows. None: the
         objects are numeric rows already.
+    source_variance : float, default=1.0
+        Prior variance (in units of the standardised targets) of an offset
+        shared by the objects of source 1, e.g. the decoded objects as
+        opposed to library objects (``sources`` in ``fit`` / ``predict``;
+        the search passes them). The kernel becomes ``k + source_variance *
+        [both of source 1]``: when decodes turn out systematically worse (or
+        better) than their neighbours predict, all decodes are predicted
+        lower (higher). 0 switches it off.
 
     Attributes
     ----------
@@ -149,15 +158,23 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
     (True, True)
     """
 
-    def __init__(self, features=None):
+    def __init__(self, features=None, source_variance=1.0):
         self.features = features
+        self.source_variance = source_variance
 
     def featurize(self, objects):
         """The rows of ``objects`` (``features`` applied), as this GP takes them."""
         return FeatureMemo(self.features, size=0)(list(objects))
 
-    def fit(self, X, y):
-        """Fit the variances by maximum marginal likelihood and condition on ``(X, y)``."""
+    def fit(self, X, y, sources=None):
+        """Fit the variances by maximum marginal likelihood and condition on ``(X, y)``.
+
+        ``sources``: 0 or 1 per row (see ``source_variance``); None: all 0.
+        The variances are fitted to the targets less their per-source means.
+        """
+        c = self.source_variance
+        if not isinstance(c, numbers.Real) or isinstance(c, bool) or not c >= 0:
+            raise ValueError(f"source_variance must be a real number >= 0, got {c!r}.")
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y, dtype=float).ravel()
         if X.ndim != 2 or len(X) != len(y) or len(y) == 0:
@@ -171,37 +188,57 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
         self.y_mean_ = float(y.mean())
         self.y_std_ = float(y.std()) if y.std() > 0 else 1.0
         r_y = (y - self.y_mean_) / self.y_std_
+        g = self._sources(sources, len(y))
+        within = r_y.copy()  # the variances are fitted to the targets less their source means
+        if self.source_variance > 0 and 0 < g.sum() < len(g):
+            for v in (0.0, 1.0):
+                within[g == v] -= within[g == v].mean()
         lam, U = np.linalg.eigh(tanimoto_kernel(X))
         lam = np.clip(lam, 0.0, None)
-        r = U.T @ r_y
+        r = U.T @ within
         d = _SIGNAL_GRID[:, None, None] * lam + _NOISE_GRID[None, :, None]
         nll = 0.5 * np.sum(r**2 / d + np.log(d), axis=2)
         i, j = np.unravel_index(np.argmin(nll), nll.shape)
         self.signal_variance_ = float(_SIGNAL_GRID[i])
         self.noise_ = float(_NOISE_GRID[j])
         self.log_marginal_likelihood_value_ = float(-nll[i, j] - 0.5 * len(y) * np.log(2 * np.pi))
-        d = self.signal_variance_ * lam + self.noise_
-        self._U, self._d = U, d
-        self.alpha_ = U @ (r / d)
+        K = self.signal_variance_ * tanimoto_kernel(X) + self.source_variance * np.outer(g, g)
+        K[np.diag_indices_from(K)] += self.noise_
+        self.sources_train_ = g
+        self._L = np.linalg.cholesky(K)
+        self.alpha_ = _cho_solve(self._L, r_y)
         return self
 
-    def predict(self, X, return_std=False, return_cov=False):
+    def _sources(self, sources, n):
+        if sources is None:
+            return np.zeros(n)
+        g = np.asarray(sources, dtype=float).ravel()
+        if g.shape != (n,) or not np.all(np.isin(g, (0.0, 1.0))):
+            raise ValueError(f"sources must hold one 0 or 1 per row ({n} rows), got {sources!r}.")
+        return g
+
+    def predict(self, X, return_std=False, return_cov=False, sources=None):
         """Posterior mean of the objective (noise-free) at ``X``, optionally std or covariance."""
         check_is_fitted(self, "alpha_")
         if return_std and return_cov:
             raise ValueError("return_std and return_cov cannot both be True.")
         X = np.asarray(X, dtype=np.float32)
-        s2 = self.signal_variance_
-        Ks = s2 * tanimoto_kernel(X, self.X_train_)
+        s2, c = self.signal_variance_, self.source_variance
+        g = self._sources(sources, len(X))
+        Ks = s2 * tanimoto_kernel(X, self.X_train_) + c * np.outer(g, self.sources_train_)
         mean = self.y_mean_ + self.y_std_ * (Ks @ self.alpha_)
         if not (return_std or return_cov):
             return mean
-        W = (Ks @ self._U) / np.sqrt(self._d)
+        V = solve_triangular(self._L, Ks.T, lower=True)  # L^-1 k_*, one column per query
         if return_std:
-            var = s2 - np.einsum("ij,ij->i", W, W)
+            var = s2 + c * g**2 - np.einsum("ij,ij->j", V, V)
             return mean, self.y_std_ * np.sqrt(np.clip(var, 0.0, None))
-        cov = s2 * tanimoto_kernel(X) - W @ W.T
+        cov = s2 * tanimoto_kernel(X) + c * np.outer(g, g) - V.T @ V
         return mean, self.y_std_**2 * cov
+
+
+def _cho_solve(L, b):
+    return solve_triangular(L.T, solve_triangular(L, b, lower=True), lower=False)
 
 
 def check_object_surrogate(surrogate, trust_region):

@@ -190,6 +190,7 @@ class Proposer:
         center=None,
         pool=None,
         pool_objects=None,
+        library_keys=(),
     ):
         """The next ``n_points`` latent points of a search in ``state`` (a SearchState).
 
@@ -198,7 +199,9 @@ class Proposer:
         in ``region`` around ``center`` when a trust region is given (``pool``:
         latents of known objects that compete with them), otherwise the
         acquisition's proposals (``pool_objects``: the objects of ``pool``, for
-        a surrogate that models objects). Returns ``(Z, optimizer, n_rejected, source)``;
+        a surrogate that models objects; ``library_keys``: keys of all library
+        objects, whose source is 0 for it, as the initial objects', while decoded ones are 1).
+        Returns ``(Z, optimizer, n_rejected, source)``;
         ``optimizer`` is None unless skopt proposed, ``source[j]`` is the row of
         ``pool`` that point ``j`` is (-1: a new point).
         """
@@ -211,15 +214,20 @@ class Proposer:
             parts.append(self.prior_samples(n_random, [st.seed, st.n_evaluated, 2]))
         n_model = n_points - n_random
         if n_model and region is not None and center is not None and self.features is not None:
+            objects, library = st.objects(), set(library_keys)
+            decoded = [
+                int(i >= st.n_initial and _key(o) not in library) for i, o in enumerate(objects)
+            ]
             Z, _, source = self.propose_objects(
                 region,
                 center,
                 n_model,
-                st.objects(),
+                objects,
                 st.surrogate_targets(),
                 seed=[st.seed, st.n_evaluated, 3],
                 pool=pool,
                 pool_objects=pool_objects,
+                sources=decoded,
             )
             parts.append(Z)
             sources.append(source)
@@ -278,7 +286,16 @@ class Proposer:
         return Z, model, source
 
     def propose_objects(
-        self, region, center, n_points, objects, targets, seed, pool=None, pool_objects=None
+        self,
+        region,
+        center,
+        n_points,
+        objects,
+        targets,
+        seed,
+        pool=None,
+        pool_objects=None,
+        sources=None,
     ):
         """Thompson-sampled points of ``region``, ranked by a surrogate of the *objects*.
 
@@ -287,16 +304,56 @@ class Proposer:
         evaluated yet (and the most promising unevaluated ``pool_objects``, by
         lower confidence bound, up to half the region's candidates) are
         featurised and one joint posterior draw of the object surrogate per
-        point picks them. Returns ``(Z, model, source)`` as
-        :meth:`propose_in_trust_region`.
+        point picks them. ``sources`` (0: library or initial object, 1:
+        decoded) reach a surrogate with a ``source_variance``. Returns
+        ``(Z, model, source)`` as :meth:`propose_in_trust_region`.
         """
-        model = clone(self.surrogates.surrogate).fit(self.features(objects), targets)
+        model = clone(self.surrogates.surrogate)
+        by_source = hasattr(model, "source_variance") and sources is not None
+
+        def src(values):  # the sources keyword for a surrogate that takes them
+            return {"sources": np.asarray(values, dtype=int)} if by_source else {}
+
+        model.fit(self.features(objects), targets, **src(sources))
         rng = np.random.default_rng(np.random.SeedSequence(seed))
+        Zc, rows, new = self._new_decodes(region, center, objects, n_points, rng)
+        feats = [self.features(new)] if new else []
+        keep = np.zeros(0, dtype=int)
+        if pool is not None and pool_objects:
+            keep = np.flatnonzero(np.all(np.isfinite(np.asarray(pool, dtype=float)), axis=1))
+            Fp = self.features([pool_objects[i] for i in keep]) if len(keep) else None
+            n_max = region.n_candidates // 2
+            if Fp is not None and len(keep) > n_max:
+                mean, std = model.predict(Fp, return_std=True, **src(np.zeros(len(Fp))))
+                best = np.sort(np.argsort(mean - std, kind="stable")[:n_max])
+                Fp, keep = Fp[best], keep[best]
+            feats += [Fp] if Fp is not None else []
+        n_new, chosen = len(rows), []
+        if feats:
+            F = np.vstack(feats)
+            mean, cov = model.predict(F, return_cov=True, **src(np.arange(len(F)) < n_new))
+            chosen = thompson_choice(mean, cov, n_points, rng)
+        rest = [i for i in range(len(Zc)) if i not in rows][: n_points - len(chosen)]
+        Z = np.vstack(
+            [*(Zc[rows[i]] if i < n_new else pool[keep[i - n_new]] for i in chosen), *Zc[rest]]
+        ).reshape(-1, Zc.shape[1])
+        source = np.array(
+            [keep[i - n_new] if i >= n_new else -1 for i in chosen] + [-1] * len(rest), dtype=int
+        )
+        return Z, model, source
+
+    def _new_decodes(self, region, center, objects, n_points, rng):
+        """``(Zc, rows, new)``: candidates, and the rows of the first of each new decode.
+
+        The region's candidates, and as many uniform points of the box when
+        fewer than ``n_points`` of their decodes are new (not in ``objects``,
+        not empty).
+        """
         c = np.clip(np.asarray(center, dtype=float), self.box[:, 0], self.box[:, 1])
         center_n = np.asarray(self.space.transform([c.tolist()]), dtype=float)[0]
         Zn = region.candidates(center_n, rng)
         seen, first = {_key(o) for o in objects}, {}
-        for attempt in range(2):  # the region, then the whole box if it holds too few new ones
+        for attempt in range(2):
             if attempt:
                 Zn = np.vstack([Zn, rng.random(Zn.shape)])
             Zc = np.array(self.space.inverse_transform(Zn.tolist()), dtype=float)
@@ -308,31 +365,7 @@ class Proposer:
                     first[k] = (i, o)
             if len(first) >= n_points:
                 break
-        rows = [i for i, _ in first.values()]
-        feats = [self.features([o for _, o in first.values()])] if first else []
-        keep = np.zeros(0, dtype=int)
-        if pool is not None and pool_objects:
-            keep = np.flatnonzero(np.all(np.isfinite(np.asarray(pool, dtype=float)), axis=1))
-            Fp = self.features([pool_objects[i] for i in keep]) if len(keep) else None
-            n_max = region.n_candidates // 2
-            if Fp is not None and len(keep) > n_max:
-                mean, std = model.predict(Fp, return_std=True)
-                best = np.sort(np.argsort(mean - std, kind="stable")[:n_max])
-                Fp, keep = Fp[best], keep[best]
-            feats += [Fp] if Fp is not None else []
-        n_new = len(rows)
-        chosen = []
-        if feats:
-            mean, cov = model.predict(np.vstack(feats), return_cov=True)
-            chosen = thompson_choice(mean, cov, n_points, rng)
-        rest = [i for i in range(len(Zc)) if i not in rows][: n_points - len(chosen)]
-        Z = np.vstack(
-            [*(Zc[rows[i]] if i < n_new else pool[keep[i - n_new]] for i in chosen), *Zc[rest]]
-        ).reshape(-1, Zc.shape[1])
-        source = np.array(
-            [keep[i - n_new] if i >= n_new else -1 for i in chosen] + [-1] * len(rest), dtype=int
-        )
-        return Z, model, source
+        return Zc, [i for i, _ in first.values()], [o for _, o in first.values()]
 
     def _pool_candidates(self, model, pool, n_max):
         """The ``n_max`` most promising pool latents (lowest ``mean - std``), normalised.

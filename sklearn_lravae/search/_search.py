@@ -140,8 +140,8 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         maximising ``acq_func`` over the whole box: the region grows after
         improving rounds, shrinks after rounds without improvement and
         restarts when it collapses. Recommended for molecules and latent
-        spaces of more than a few dimensions. Needs ``surrogate="GP"`` or
-        ``"GP-stock"``; ``lre_threshold`` and ``acq_func`` do not apply.
+        spaces of more than a few dimensions. Needs a GP surrogate (not "RF" /
+        "ET"); ``lre_threshold`` and ``acq_func`` do not apply.
     trust_region_kwargs : dict or None, default=None
         Settings of the region (``length_init=0.8``, ``length_min=0.5**7``,
         ``length_max=1.6``, ``success_tolerance=3``, ``failure_tolerance``

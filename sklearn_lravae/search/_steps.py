@@ -69,6 +69,7 @@ class LoopSteps:
             center=center,
             pool=pool,
             pool_objects=pool_objects,
+            library_keys=() if self._pool is None else self._pool.keys,
         )
         if self._pool is not None:
             self._pool.hand_out(Z, source, rows)

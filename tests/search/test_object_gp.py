@@ -56,6 +56,24 @@ def test_predictions_generalise_and_std_shrinks_near_the_data():
     np.testing.assert_allclose(np.sqrt(np.clip(np.diag(cov), 0, None)), std, atol=1e-6)
 
 
+def test_source_offset_learns_that_one_source_is_worse():
+    X = _bits(120)
+    src = np.arange(120) % 2
+    y = X[:, :8].sum(axis=1) - 3.0 * src  # source-1 objects are systematically worse
+    gp = TanimotoGP().fit(X[:100], y[:100], sources=src[:100])
+    Xq = X[100:]
+    as0 = gp.predict(Xq, sources=np.zeros(20))
+    as1 = gp.predict(Xq, sources=np.ones(20))
+    assert np.all(as0 - as1 > 1.5)  # the same object, predicted lower as a source-1 object
+    err = np.abs(gp.predict(Xq, sources=src[100:]) - y[100:]).mean()
+    plain = TanimotoGP(source_variance=0.0).fit(X[:100], y[:100], sources=src[:100])
+    np.testing.assert_allclose(plain.predict(Xq, sources=np.ones(20)), plain.predict(Xq))
+    assert err < np.abs(plain.predict(Xq) - y[100:]).mean()  # the offset helps predictions
+    _, cov = gp.predict(Xq, return_cov=True, sources=src[100:])
+    _, std = gp.predict(Xq, return_std=True, sources=src[100:])
+    np.testing.assert_allclose(np.sqrt(np.clip(np.diag(cov), 0, None)), std, atol=1e-6)
+
+
 def test_bad_input():
     gp = TanimotoGP()
     with pytest.raises(ValueError, match="one row per target"):
@@ -65,6 +83,10 @@ def test_bad_input():
     gp.fit(np.eye(2), [1.0, 2.0])
     with pytest.raises(ValueError, match="cannot both"):
         gp.predict(np.eye(2), return_std=True, return_cov=True)
+    with pytest.raises(ValueError, match="one 0 or 1 per row"):
+        gp.predict(np.eye(2), sources=[0, 2])
+    with pytest.raises(ValueError, match="source_variance must be"):
+        TanimotoGP(source_variance=-1.0).fit(np.eye(2), [1.0, 2.0])
     with pytest.raises(ValueError, match=r"shape \(n, n_features\)"):
         TanimotoGP(features=lambda objs: np.zeros(len(objs))).featurize(["a", "b"])
 
