@@ -79,6 +79,16 @@ def _or_auto(kind):
     return parse
 
 
+def _retrain_every(text):
+    """``--retrain-every``: a positive integer, 'auto' or 'never' (None)."""
+    if text == "never":
+        return None
+    try:
+        return _or_auto(positive_int)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("'auto'", "'auto' or 'never'")) from None
+
+
 #: Output file types of each command, checked before any work is done.
 def build_parser():
     """The ``argparse`` parser of the ``lravae`` command."""
@@ -248,10 +258,11 @@ def build_parser():
     )
     p.add_argument(
         "--retrain-every",
-        type=_or_auto(positive_int),
+        type=_retrain_every,
         default="auto",
         help="retrain the VAE around the queried points every N evaluations; 'auto': "
-        "with --train every 50 evaluations and at each new best, without --train never (auto)",
+        "with --train every 50 evaluations and at each new best, without --train never; "
+        "'never' (auto)",
     )
     p.add_argument(
         "--trust-region",
@@ -271,11 +282,11 @@ def build_parser():
     )
     p.add_argument(
         "--surrogate",
-        choices=["GP", "GP-ML", "GP-stock", "RF", "ET"],
+        choices=["GP", "GP-ML", "GP-stock", "RF", "ET", "tanimoto"],
         default="GP",
         help="surrogate model: GP (hyperparameters under dimension-scaled priors), GP-ML "
-        "(maximum likelihood; measured better with --train-candidates on molecules), GP-stock, "
-        "RF, ET (GP)",
+        "(maximum likelihood), GP-stock, RF, ET, or tanimoto: a GP on the decoded objects "
+        "(Morgan fingerprints of molecules; needs --trust-region; recommended for molecules) (GP)",
     )
     p.add_argument(
         "--retrain-epochs",

@@ -184,6 +184,16 @@ def cmd_sample(args):
         write_output(args.latent, Z)
 
 
+def cli_surrogate(name, molecules):
+    """``--surrogate``: a name for LatentBayesSearch, or the Tanimoto GP of the decoded objects."""
+    if name != "tanimoto":
+        return name
+    from .chem import morgan_fingerprints
+    from .search import TanimotoGP
+
+    return TanimotoGP(features=morgan_fingerprints if molecules else None)
+
+
 def resolve_objective(name, molecules, vectorized):
     """Return ``(callable, vectorized)`` for ``--objective``."""
     from . import chem
@@ -245,7 +255,7 @@ def cmd_optimize(args):
         retrain_every=args.retrain_every,
         trust_region=args.trust_region,
         train_candidates=args.train_candidates,
-        surrogate=args.surrogate,
+        surrogate=cli_surrogate(args.surrogate, molecules),
         invert=args.invert,
         retrain_epochs=args.retrain_epochs,
         weight_k=args.weight_k,

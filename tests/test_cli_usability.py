@@ -18,6 +18,7 @@ from sklearn.datasets import load_digits
 from sklearn_lravae import LRAVAETransformer, load, save
 from sklearn_lravae import _net as net_module
 from sklearn_lravae._cli import build_parser, main
+from sklearn_lravae.search import TanimotoGP
 
 HEAVY = ("torch", "sklearn", "skorch", "numpy", "rdkit", "skopt", "scipy")
 
@@ -179,6 +180,15 @@ def test_warnings_are_one_line(tmp_path, capsys, monkeypatch, digits_csv):
     assert len(lines) == 1 and lines[0].startswith("lravae fit: warning: training reached")
 
 
+def test_cli_tanimoto_surrogate_uses_fingerprints_for_molecules():
+    from sklearn_lravae._cli_commands import cli_surrogate
+    from sklearn_lravae.chem import morgan_fingerprints
+
+    assert cli_surrogate("GP-ML", True) == "GP-ML"
+    assert cli_surrogate("tanimoto", True).features is morgan_fingerprints
+    assert cli_surrogate("tanimoto", False).features is None
+
+
 @pytest.mark.parametrize(
     "flags, expected",
     [
@@ -194,6 +204,11 @@ def test_warnings_are_one_line(tmp_path, capsys, monkeypatch, digits_csv):
         (
             ["--trust-region", "--surrogate", "GP-ML"],
             {"trust_region": True, "surrogate": "GP-ML"},
+        ),
+        (["--retrain-every", "never"], {"retrain_every": None}),
+        (
+            ["--trust-region", "--surrogate", "tanimoto"],
+            {"trust_region": True, "surrogate": TanimotoGP(features=None)},
         ),
     ],
 )
@@ -219,5 +234,8 @@ def test_optimize_passes_search_options(tmp_path, monkeypatch, capsys, flags, ex
     argv = ["optimize", str(model), "--objective", "ink:ink", "--initial", "x.csv"]
     argv += ["--n-initial", "5", "--n-calls", "2", "-q", *flags]
     assert main(argv) == 0
-    assert {k: seen[k] for k in expected} == expected
+    got = {k: seen[k] for k in expected}
+    if isinstance(expected.get("surrogate"), TanimotoGP):  # estimators compare by parameters
+        assert got.pop("surrogate").get_params() == expected.pop("surrogate").get_params()
+    assert got == expected
     assert "2 evaluations" in capsys.readouterr().out
