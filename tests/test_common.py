@@ -38,7 +38,7 @@ from sklearn.utils.estimator_checks import (
 from sklearn_lravae import LRAVAETransformer
 from sklearn_lravae.chem import SelfiesVectorizer
 from sklearn_lravae.metrics import CNNFeatureExtractor
-from sklearn_lravae.search import LatentBayesSearch
+from sklearn_lravae.search import LatentBayesSearch, TanimotoGP
 
 SMALL = dict(
     n_components=2,
@@ -72,6 +72,7 @@ ESTIMATORS = [
         acq_optimizer_kwargs={"n_points": 50, "n_restarts_optimizer": 1},
         random_state=0,
     ),
+    TanimotoGP(),
 ]
 
 # The checks fit on 2 to 10 features: never a square image.

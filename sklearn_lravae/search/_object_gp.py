@@ -24,7 +24,8 @@ import numbers
 import numpy as np
 from scipy.linalg import solve_triangular
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._evaluate import object_key
 
@@ -50,8 +51,9 @@ def tanimoto_kernel(A, B=None):
     [[1.0, 0.333, 0.0], [0.333, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
     same = B is None
-    A = np.asarray(A, dtype=np.float32)
-    B = A if same else np.asarray(B, dtype=np.float32)
+    A = np.asarray(A)
+    A = A.astype(np.float32) if A.dtype.kind in "biu" else A.astype(np.result_type(A, np.float32))
+    B = A if same else np.asarray(B, dtype=A.dtype)
     dot = (A @ B.T).astype(float)
     na = np.einsum("ij,ij->i", A, A).astype(float)
     nb = na if same else np.einsum("ij,ij->i", B, B).astype(float)
@@ -158,6 +160,11 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
     (True, True)
     """
 
+    _parameter_constraints = {
+        "features": [None, callable, HasMethods(["transform"])],
+        "source_variance": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
     def __init__(self, features=None, source_variance=1.0):
         self.features = features
         self.source_variance = source_variance
@@ -172,18 +179,10 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
         ``sources``: 0 or 1 per row (see ``source_variance``); None: all 0.
         The variances are fitted to the targets less their per-source means.
         """
-        c = self.source_variance
-        if not isinstance(c, numbers.Real) or isinstance(c, bool) or not c >= 0:
-            raise ValueError(f"source_variance must be a real number >= 0, got {c!r}.")
-        X = np.asarray(X, dtype=np.float32)
-        y = np.asarray(y, dtype=float).ravel()
-        if X.ndim != 2 or len(X) != len(y) or len(y) == 0:
-            raise ValueError(
-                f"X must be 2-D with one row per target; got X of shape {X.shape} and "
-                f"{len(y)} targets."
-            )
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y must be finite; give failed evaluations a value first.")
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), y_numeric=True)
+        X = _compute_dtype(X)
+        y = np.asarray(y, dtype=float)
         self.X_train_ = X
         self.y_mean_ = float(y.mean())
         self.y_std_ = float(y.std()) if y.std() > 0 else 1.0
@@ -222,7 +221,7 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "alpha_")
         if return_std and return_cov:
             raise ValueError("return_std and return_cov cannot both be True.")
-        X = np.asarray(X, dtype=np.float32)
+        X = _compute_dtype(validate_data(self, X, reset=False, dtype=(np.float64, np.float32)))
         s2, c = self.signal_variance_, self.source_variance
         g = self._sources(sources, len(X))
         Ks = s2 * tanimoto_kernel(X, self.X_train_) + c * np.outer(g, self.sources_train_)
@@ -235,6 +234,13 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
             return mean, self.y_std_ * np.sqrt(np.clip(var, 0.0, None))
         cov = s2 * tanimoto_kernel(X) + c * np.outer(g, g) - V.T @ V
         return mean, self.y_std_**2 * cov
+
+
+def _compute_dtype(X):
+    """float32 for integer-valued features (bits, counts: exact), float64 otherwise."""
+    if X.dtype == np.float32 or np.array_equal(X, np.round(X)):
+        return X.astype(np.float32)
+    return X.astype(np.float64)
 
 
 def _cho_solve(L, b):
