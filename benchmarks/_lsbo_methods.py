@@ -44,9 +44,14 @@ METHODS = {
     "Tanimoto GP on their Morgan fingerprints (surrogate=TanimotoGP(features="
     "morgan_fingerprints)); decodes already evaluated are skipped",
     "tr-pool-fp": "tr-pool with the Tanimoto GP on fingerprints (decodes and library "
-    "molecules ranked by what they are)",
-    "tr-fp0": "tr-fp without the GP's source offset (TanimotoGP(source_variance=0))",
-    "tr-pool-fp0": "tr-pool-fp without the GP's source offset (an ablation)",
+    "molecules ranked by what they are): the recommended configuration",
+    "tr-fp-offset": "tr-fp with the GP's source offset (source_variance=1: decodes against "
+    "the initial molecules)",
+    "tr-pool-fp-offset": "tr-pool-fp with the source offset (decodes against library and "
+    "initial molecules; not run yet)",
+    "tr-pool-fp-bug": "tr-pool-fp with source_variance=1 and a labelling bug of the first "
+    "version (every molecule the search evaluated, library picks included, was counted as a "
+    "decode); fixed since, kept for the record, cannot be rerun",
     "ga-feasible": "mol-ga held to the decoder's feasible set (infeasible score 0)",
     "ga": "mol-ga, unrestricted",
 }
@@ -65,8 +70,9 @@ LATENT_METHODS = {
     "tr-pool-ml",
     "tr-fp",
     "tr-pool-fp",
-    "tr-fp0",
-    "tr-pool-fp0",
+    "tr-fp-offset",
+    "tr-pool-fp-offset",
+    "tr-pool-fp-bug",
 }
 
 
@@ -204,8 +210,10 @@ def run_method(name, ctx, seed):
         if name == "tr-pool-lra":
             kw.update(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
         return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
-    if name in ("tr-fp", "tr-pool-fp", "tr-fp0", "tr-pool-fp0"):
-        offset = 0.0 if name.endswith("0") else 1.0
+    if name == "tr-pool-fp-bug":
+        raise ValueError("tr-pool-fp-bug records a fixed bug and cannot be rerun.")
+    if name in ("tr-fp", "tr-pool-fp", "tr-fp-offset", "tr-pool-fp-offset"):
+        offset = 1.0 if name.endswith("-offset") else 0.0
         gp = TanimotoGP(features=morgan_fingerprints, source_variance=offset)
         kw = dict(trust_region=True, invert=True, surrogate=gp)
         if name.startswith("tr-pool"):

@@ -64,6 +64,8 @@ from _lsbo_methods import METHODS
 from _lsbo_vae import CACHE, VAE_CONFIGS, get_vae, load_data
 
 RESULTS = HERE / "results"
+# run on request (--methods), not in the full mode
+ABLATIONS = ("tr-pool-ml", "tr-fp-offset", "tr-pool-fp-offset", "tr-pool-fp-bug")
 GAMMA = 0.1  # the LRA-VAE's gamma
 
 CONFIGS = {
@@ -107,7 +109,7 @@ CONFIGS = {
         n_screen=10000,
         n_retrain_data=5000,
         ga_offspring=10,
-        methods=[m for m in METHODS if m not in ("tr-pool-ml", "tr-fp0", "tr-pool-fp0")],
+        methods=[m for m in METHODS if m not in ABLATIONS],
     ),
 }
 

@@ -215,8 +215,9 @@ class Proposer:
         n_model = n_points - n_random
         if n_model and region is not None and center is not None and self.features is not None:
             objects, library = st.objects(), set(library_keys)
-            decoded = [
-                int(i >= st.n_initial and _key(o) not in library) for i, o in enumerate(objects)
+            decoded = [  # library keys are object_key digests, strings included
+                int(i >= st.n_initial and object_key(o) not in library)
+                for i, o in enumerate(objects)
             ]
             Z, _, source = self.propose_objects(
                 region,

@@ -60,7 +60,7 @@ def test_source_offset_learns_that_one_source_is_worse():
     X = _bits(120)
     src = np.arange(120) % 2
     y = X[:, :8].sum(axis=1) - 3.0 * src  # source-1 objects are systematically worse
-    gp = TanimotoGP().fit(X[:100], y[:100], sources=src[:100])
+    gp = TanimotoGP(source_variance=1.0).fit(X[:100], y[:100], sources=src[:100])
     Xq = X[100:]
     as0 = gp.predict(Xq, sources=np.zeros(20))
     as1 = gp.predict(Xq, sources=np.ones(20))
@@ -153,6 +153,39 @@ def qm9_pipe():
         random_state=0,
     )
     return make_pipeline(SelfiesVectorizer(), vae).fit(smiles), smiles
+
+
+def test_evaluated_library_molecules_are_not_labelled_as_decodes(qm9_pipe):
+    # the source labels the search gives the GP: initial and library objects 0, decodes 1
+    from sklearn_lravae.chem import morgan_fingerprints, qed
+
+    seen = []
+
+    class Recording(TanimotoGP):
+        def fit(self, X, y, sources=None):
+            seen.append(None if sources is None else np.asarray(sources).copy())
+            return super().fit(X, y, sources=sources)
+
+    pipe, smiles = qm9_pipe
+    gp = Recording(features=morgan_fingerprints, source_variance=1.0)
+    s = LatentBayesSearch(
+        pipe,
+        qed,
+        surrogate=gp,
+        n_calls=30,
+        batch_size=5,
+        trust_region=True,
+        train_candidates=True,
+        vectorized=True,
+        retrain_every=None,
+        random_state=0,
+    ).fit(smiles[:10], qed(smiles[:10]), train_objects=smiles[10:])
+    library = set(smiles[10:])
+    expected = [int(h["object"] not in library) for h in s.history_]
+    last = seen[-1]  # the last fit saw all but the last round
+    assert last[:10].tolist() == [0] * 10
+    assert last[10:].tolist() == expected[: len(last) - 10]
+    assert 0 < sum(expected) < len(expected)  # both library picks and decodes were evaluated
 
 
 def test_decodes_already_evaluated_are_not_proposed_again(qm9_pipe):
