@@ -86,7 +86,8 @@ numpydoc_xref_ignore = {
     "n", "m", "n_samples", "n_features", "n_components", "n_classes", "n_hidden",
     "n_tokens", "n_positions", "n_points", "n_queries", "n_observations", "n_initial",
     "n_evaluated", "n_dims", "n_centres", "n_kept", "n_real", "n_fake", "n_samples_a",
-    "n_samples_b", "n_components_mixture", "n_features_in_", "n_output_dims",
+    "n_samples_b", "n_components_mixture", "n_features_in_", "n_output_dims", "n_molecules",
+    "n_bits",
     # values
     "nop",
 }  # fmt: skip

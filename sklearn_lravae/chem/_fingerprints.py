@@ -109,8 +109,9 @@ def morgan_fingerprints(smiles, *, radius=2, n_bits=2048, counts=False):
 
     Returns
     -------
-    ndarray of shape (len(smiles), n_bits), dtype uint8
-        Rows of zeros for strings RDKit cannot parse.
+    fingerprints : ndarray of shape (n_molecules, n_bits)
+        One ``uint8`` row per molecule; rows of zeros for strings RDKit
+        cannot parse.
 
     Examples
     --------

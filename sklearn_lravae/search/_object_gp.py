@@ -125,11 +125,12 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    features : callable, object with ``transform``, or None, default=None
-        How :class:`~sklearn_lravae.search.LatentBayesSearch` turns objects
+    features : callable, estimator or None, default=None
+        How :class:`~sklearn_lravae.LatentBayesSearch` turns objects
         into the rows this GP sees (e.g. :func:`sklearn_lravae.chem.morgan_fingerprints`
         for SMILES). ``fit`` and ``predict`` take those rows. None: the
-        objects are numeric rows already.
+        objects are numeric rows already. An estimator is used through its
+        ``transform``.
     source_variance : float, default=0.0
         Prior variance (in units of the standardised targets) of an offset
         shared by the objects of source 1, e.g. the decoded objects as
