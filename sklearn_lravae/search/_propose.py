@@ -85,10 +85,6 @@ def data_box(latents, quantile=0.005, margin=0.1, fallback=3.0):
     return np.column_stack([lo - margin * width, hi + margin * width])
 
 
-def _key(obj):
-    return obj if isinstance(obj, str) else object_key(obj)
-
-
 def derived_seed(seed, *keys):
     """A 32-bit seed derived from the run's seed and ``keys`` (e.g. the step)."""
     return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1)[0])
@@ -353,7 +349,7 @@ class Proposer:
         c = np.clip(np.asarray(center, dtype=float), self.box[:, 0], self.box[:, 1])
         center_n = np.asarray(self.space.transform([c.tolist()]), dtype=float)[0]
         Zn = region.candidates(center_n, rng)
-        seen, first = {_key(o) for o in objects}, {}
+        seen, first = {object_key(o) for o in objects}, {}
         for attempt in range(2):
             if attempt:
                 Zn = np.vstack([Zn, rng.random(Zn.shape)])
@@ -361,7 +357,7 @@ class Proposer:
             Zc = Zc.reshape(len(Zn), -1)
             start = 0 if not attempt else len(Zn) // 2
             for i, o in enumerate(self.decode(Zc[start:]), start):
-                k = _key(o)
+                k = object_key(o)
                 if k not in seen and k not in first and (not isinstance(o, str) or o):
                     first[k] = (i, o)
             if len(first) >= n_points:
