@@ -10,7 +10,9 @@ QED and retrains the VAE every 10 evaluations, with the training molecules
 rank-weighted by their QED (Tripp et al. 2020) and the LRE reference centred
 on the queries (LRA-LSBO). We compare it with the configuration the user guide
 recommends for molecules (a trust region whose decoded candidates are ranked
-by a Tanimoto-kernel GP on their Morgan fingerprints, :class:`~sklearn_lravae.search.TanimotoGP`)
+by a Tanimoto-kernel GP on their Morgan count fingerprints and physicochemical
+counts, :class:`~sklearn_lravae.search.TanimotoGP` on
+:func:`~sklearn_lravae.chem.molecule_features`)
 and with random sampling from the prior, at the same budget, from the same 100
 initial molecules, over three seeds.
 
@@ -30,7 +32,7 @@ from sklearn.pipeline import make_pipeline
 from skopt.plots import plot_convergence
 
 from sklearn_lravae import LatentBayesSearch, LRAVAETransformer
-from sklearn_lravae.chem import SelfiesVectorizer, morgan_fingerprints, qed
+from sklearn_lravae.chem import SelfiesVectorizer, molecule_features, qed
 from sklearn_lravae.datasets import load_qm9
 from sklearn_lravae.search import TanimotoGP
 
@@ -77,7 +79,7 @@ for seed in range(3):
             n_calls=n_calls,
             batch_size=5,
             trust_region=True,
-            surrogate=TanimotoGP(features=morgan_fingerprints),
+            surrogate=TanimotoGP(features=molecule_features),
             retrain_every=None,
             random_state=seed,
         ).fit(initial, qed(initial), train_objects=smiles[:2000])

@@ -286,7 +286,8 @@ def build_parser():
         default="GP",
         help="surrogate model: GP (hyperparameters under dimension-scaled priors), GP-ML "
         "(maximum likelihood), GP-stock, RF, ET, or tanimoto: a GP on the decoded objects "
-        "(Morgan fingerprints of molecules; needs --trust-region; recommended for molecules) (GP)",
+        "(Morgan counts + physicochemical counts of molecules; needs --trust-region; "
+        "recommended for molecules) (GP)",
     )
     p.add_argument(
         "--retrain-epochs",

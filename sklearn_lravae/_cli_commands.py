@@ -188,10 +188,10 @@ def cli_surrogate(name, molecules):
     """``--surrogate``: a name for LatentBayesSearch, or the Tanimoto GP of the decoded objects."""
     if name != "tanimoto":
         return name
-    from .chem import morgan_fingerprints
+    from .chem import molecule_features
     from .search import TanimotoGP
 
-    return TanimotoGP(features=morgan_fingerprints if molecules else None)
+    return TanimotoGP(features=molecule_features if molecules else None)
 
 
 def resolve_objective(name, molecules, vectorized):

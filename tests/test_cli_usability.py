@@ -182,10 +182,10 @@ def test_warnings_are_one_line(tmp_path, capsys, monkeypatch, digits_csv):
 
 def test_cli_tanimoto_surrogate_uses_fingerprints_for_molecules():
     from sklearn_lravae._cli_commands import cli_surrogate
-    from sklearn_lravae.chem import morgan_fingerprints
+    from sklearn_lravae.chem import molecule_features
 
     assert cli_surrogate("GP-ML", True) == "GP-ML"
-    assert cli_surrogate("tanimoto", True).features is morgan_fingerprints
+    assert cli_surrogate("tanimoto", True).features is molecule_features
     assert cli_surrogate("tanimoto", False).features is None
 
 

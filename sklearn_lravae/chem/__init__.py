@@ -18,8 +18,9 @@
 - :class:`Oracle`: PMO's budgeted, caching oracle with top-k and top-k AUC metrics.
 - Generation metrics: :func:`validity`, :func:`uniqueness`, :func:`novelty`,
   :func:`internal_diversity`, :func:`generation_metrics`.
-- :func:`morgan_fingerprints`: folded ECFP arrays, the features of a
-  molecular surrogate (``search.TanimotoGP(features=morgan_fingerprints)``).
+- :func:`morgan_fingerprints`: folded ECFP arrays; :func:`molecule_features`:
+  Morgan counts with a block of physicochemical counts, the recommended
+  features of a molecular surrogate (``search.TanimotoGP(features=molecule_features)``).
 - :func:`make_sequence_core`: a GRU decoder core for one-hot sequences, for
   ``LRAVAETransformer(module=make_sequence_core(n_categories))``.
 - :func:`make_straight_through_core`: a core whose encoder sees the argmax
@@ -28,7 +29,7 @@
 """
 
 from .._network import make_sequence_core, make_straight_through_core
-from ._fingerprints import FINGERPRINTS, morgan_fingerprints
+from ._fingerprints import FINGERPRINTS, molecule_features, morgan_fingerprints
 from ._metrics import generation_metrics, internal_diversity, novelty, uniqueness, validity
 from ._modifiers import (
     ScoreModifier,
@@ -116,6 +117,7 @@ __all__ = [
     "median2",
     "mestranol_similarity",
     "min_gaussian_modifier",
+    "molecule_features",
     "morgan_fingerprints",
     "mpo_score",
     "novelty",

@@ -12,6 +12,7 @@ import functools
 import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
+from rdkit.Chem import rdMolDescriptors as _desc
 
 from ._smiles import check_smiles_list, rdkit_quiet
 
@@ -19,6 +20,7 @@ __all__ = [
     "FINGERPRINTS",
     "check_fingerprint",
     "fingerprint",
+    "molecule_features",
     "morgan_fingerprints",
     "tanimoto",
 ]
@@ -93,8 +95,10 @@ def _folded_generator(radius, n_bits):
 def morgan_fingerprints(smiles, *, radius=2, n_bits=2048, counts=False):
     """Folded Morgan fingerprints (ECFP) of SMILES strings as a NumPy array.
 
-    The features of a molecular surrogate, e.g.
-    ``LatentBayesSearch(surrogate=TanimotoGP(features=morgan_fingerprints))``.
+    Features of a molecular surrogate, e.g.
+    ``LatentBayesSearch(surrogate=TanimotoGP(features=morgan_fingerprints))``;
+    :func:`molecule_features` (count fingerprints with physicochemical
+    counts) ranks molecules better for property objectives.
 
     Parameters
     ----------
@@ -120,14 +124,101 @@ def morgan_fingerprints(smiles, *, radius=2, n_bits=2048, counts=False):
     >>> fp.shape, fp.sum(axis=1).tolist()
     ((3, 2048), [6, 3, 0])
     """
+    return _morgan_rows(_parse(smiles), radius, n_bits, counts)
+
+
+def _parse(smiles):
     smiles = check_smiles_list(smiles)
-    gen = _folded_generator(int(radius), int(n_bits))
-    out = np.zeros((len(smiles), int(n_bits)), dtype=np.uint8)
     with rdkit_quiet():
-        mols = [Chem.MolFromSmiles(smi) if smi else None for smi in smiles]
+        return [Chem.MolFromSmiles(smi) if smi else None for smi in smiles]
+
+
+def _morgan_rows(mols, radius, n_bits, counts):
+    gen = _folded_generator(int(radius), int(n_bits))
+    out = np.zeros((len(mols), int(n_bits)), dtype=np.uint8)
     for i, mol in enumerate(mols):
         if mol is None:
             continue
         fp = gen.GetCountFingerprintAsNumPy(mol) if counts else gen.GetFingerprintAsNumPy(mol)
         out[i] = np.minimum(fp, 255)
     return out
+
+
+#: The physicochemical counts of :func:`molecule_features`, in column order.
+DESCRIPTORS = (
+    "rings",
+    "aromatic rings",
+    "heavy atoms / 5",
+    "H-bond donors",
+    "H-bond acceptors",
+    "rotatable bonds",
+)
+
+
+def _physchem(mol):
+    return (
+        _desc.CalcNumRings(mol),
+        _desc.CalcNumAromaticRings(mol),
+        mol.GetNumHeavyAtoms() / 5.0,
+        _desc.CalcNumHBD(mol),
+        _desc.CalcNumHBA(mol),
+        _desc.CalcNumRotatableBonds(mol),
+    )
+
+
+def molecule_features(smiles, *, radius=2, n_bits=2048, descriptor_weight=3.0):
+    """Morgan count fingerprints with a block of physicochemical counts.
+
+    The recommended features of a molecular surrogate,
+    ``TanimotoGP(features=molecule_features)``: the fingerprint says which
+    substructures a molecule has (what similarity objectives reward), the
+    descriptor block how many rings, aromatic rings, heavy atoms (/ 5),
+    H-bond donors and acceptors and rotatable bonds (``DESCRIPTORS``; what
+    property and multi-property objectives such as the GuacaMol MPOs reward,
+    and what a folded fingerprint conveys poorly).
+
+    Parameters
+    ----------
+    smiles : sequence of str
+        Molecules.
+    radius : int, default=2
+        Morgan radius (2: ECFP4).
+    n_bits : int, default=2048
+        Length of the folded count fingerprint.
+    descriptor_weight : float, default=3.0
+        Scale of the descriptor block against the fingerprint's counts; 0
+        leaves only the fingerprint. In the Tanimoto kernel a larger weight
+        lets the descriptors count for more. On drug-like molecules (MOSES)
+        the block's mean squared norm is about 0.5x the fingerprint's at 1 and
+        4.5x at the default 3; a held-out check on six GuacaMol tasks
+        (``docs/lsbo.rst``) found 3 much better at ranking molecules for
+        the MPO tasks than counts alone and within 0.01 of it on the
+        similarity and median tasks.
+
+    Returns
+    -------
+    features : ndarray of shape (n_molecules, n_bits + 6)
+        ``float32``; rows of zeros for strings RDKit cannot parse.
+
+    Examples
+    --------
+    >>> from sklearn_lravae.chem import molecule_features
+    >>> X = molecule_features(["c1ccccc1O", "not a molecule"], descriptor_weight=1.0)
+    >>> X.shape, X[0, -6:].tolist(), float(X[1].sum())
+    ((2, 2054), [1.0, 1.0, 1.399999976158142, 1.0, 1.0, 0.0], 0.0)
+    """
+    if isinstance(descriptor_weight, bool) or not isinstance(descriptor_weight, (int, float)):
+        raise TypeError(
+            f"descriptor_weight must be a number >= 0, got {type(descriptor_weight).__name__}."
+        )
+    if not np.isfinite(descriptor_weight) or descriptor_weight < 0:
+        raise ValueError(
+            f"descriptor_weight must be a finite number >= 0, got {descriptor_weight}."
+        )
+    mols = _parse(smiles)
+    fp = _morgan_rows(mols, radius, n_bits, counts=True)
+    block = np.zeros((len(mols), len(DESCRIPTORS)), dtype=np.float32)
+    for i, mol in enumerate(mols):
+        if mol is not None:
+            block[i] = _physchem(mol)
+    return np.hstack([fp.astype(np.float32), np.float32(descriptor_weight) * block])

@@ -127,7 +127,7 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
     ----------
     features : callable, estimator or None, default=None
         How :class:`~sklearn_lravae.LatentBayesSearch` turns objects
-        into the rows this GP sees (e.g. :func:`sklearn_lravae.chem.morgan_fingerprints`
+        into the rows this GP sees (e.g. :func:`sklearn_lravae.chem.molecule_features`
         for SMILES). ``fit`` and ``predict`` take those rows. None: the
         objects are numeric rows already. An estimator is used through its
         ``transform``.
