@@ -80,7 +80,7 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         and proposes worse points: ``benchmarks/results/speed_search.md``);
         ``"GP-stock"``: skopt's GP refitted with restarts at every step (slow);
         ``"RF"``/``"ET"``: skopt's forests; a :class:`~sklearn_lravae.search.TanimotoGP` (e.g.
-        ``TanimotoGP(features=chem.morgan_fingerprints)``, with
+        ``TanimotoGP(features=chem.molecule_features)``, with
         ``trust_region=True``) models the *decoded objects*: the region's
         candidates are decoded and ranked by what they are, and decodes that
         were evaluated already are skipped. skopt's GBRT and dummy surrogates
@@ -497,8 +497,12 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
             for cb in self._callbacks:
                 if cb(self.result_):
                     stop = True
-        if self._region is not None:
-            self._region.update([ev.value for ev in evaluations])
+        if self._region is not None:  # credited with its own (decoded) proposals only
+            library = np.zeros(len(objects), dtype=bool)
+            if self._pool is not None:
+                library = self._pool.holds(objects)
+            values = np.array([ev.value for ev in evaluations], dtype=float)
+            self._region.update(values[~library], others=values[library])
             st.trust_region = self._region.state()
         if self._retrain_due():
             self._retrain()

@@ -126,19 +126,32 @@ class TrustRegion:
         self.best = None  # best value seen by update()
 
     # ------------------------------------------------------------------ update
-    def update(self, values):
-        """Adapt the box after a round with objective ``values`` (higher is better)."""
-        v = np.asarray(values, dtype=float)
+    def update(self, values, others=()):
+        """Adapt the box after a round with objective ``values`` (higher is better).
+
+        ``values`` are those of the region's own proposals; ``others`` (e.g.
+        library objects proposed in the same round) only raise the reference
+        level: they do not count as the region's success or failure. A round
+        with no ``values`` of its own leaves the box as it is.
+        """
+        v = np.asarray(values, dtype=float).ravel()
+        o = np.asarray(others, dtype=float).ravel()
+        o = o[np.isfinite(o)]
+        if not v.size:
+            if o.size and self.best is not None:
+                self.best = max(self.best, float(o.max()))
+            return
         v = v[np.isfinite(v)]
         new_best = float(v.max()) if len(v) else -np.inf
         if self.best is None:  # the first round only sets the reference level
-            self.best = new_best if np.isfinite(new_best) else None
+            both = np.concatenate([v, o])
+            self.best = float(both.max()) if both.size else None
             return
         if new_best > self.best + 1e-3 * abs(self.best):
             self.n_success, self.n_failure = self.n_success + 1, 0
         else:
             self.n_success, self.n_failure = 0, self.n_failure + 1
-        self.best = max(self.best, new_best)
+        self.best = max(self.best, new_best, float(o.max()) if o.size else -np.inf)
         if self.n_success >= self.success_tolerance:
             self.length = min(2.0 * self.length, self.length_max)
             self.n_success = 0

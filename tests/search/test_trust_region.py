@@ -32,6 +32,17 @@ def test_length_grows_shrinks_and_restarts():
     assert back.state() == tr.state()
 
 
+def test_other_values_raise_the_reference_but_do_not_count():
+    tr = TrustRegion(4, success_tolerance=1, failure_tolerance=1)
+    tr.start([1.0])
+    tr.update([], others=[5.0])  # only library picks this round: the box stays
+    assert (tr.length, tr.best, tr.n_success, tr.n_failure) == (0.8, 5.0, 0, 0)
+    tr.update([2.0], others=[9.0])  # own proposal below the raised reference: a failure
+    assert tr.length == pytest.approx(0.4) and tr.best == 9.0
+    tr.update([10.0], others=[np.nan])  # own new best: a success, the box doubles
+    assert tr.length == pytest.approx(0.8) and tr.best == 10.0
+
+
 def test_default_failure_tolerance_follows_turbo():
     assert TrustRegion(16, batch_size=5).failure_tolerance == 4  # ceil(16 / 5)
     assert TrustRegion(2, batch_size=1).failure_tolerance == 4  # ceil(max(4, 2) / 1)
