@@ -8,6 +8,7 @@ every type's Tanimoto similarities with GuacaMol's own).
 """
 
 import functools
+import numbers
 
 import numpy as np
 from rdkit import Chem, DataStructs
@@ -144,8 +145,8 @@ def _morgan_rows(mols, radius, n_bits, counts):
     return out
 
 
-#: The physicochemical counts of :func:`molecule_features`, in column order.
-DESCRIPTORS = (
+# the physicochemical counts of molecule_features, in column order
+_DESCRIPTORS = (
     "rings",
     "aromatic rings",
     "heavy atoms / 5",
@@ -173,7 +174,7 @@ def molecule_features(smiles, *, radius=2, n_bits=2048, descriptor_weight=3.0):
     ``TanimotoGP(features=molecule_features)``: the fingerprint says which
     substructures a molecule has (what similarity objectives reward), the
     descriptor block how many rings, aromatic rings, heavy atoms (/ 5),
-    H-bond donors and acceptors and rotatable bonds (``DESCRIPTORS``; what
+    H-bond donors and acceptors and rotatable bonds (in that order; what
     property and multi-property objectives such as the GuacaMol MPOs reward,
     and what a folded fingerprint conveys poorly).
 
@@ -198,7 +199,9 @@ def molecule_features(smiles, *, radius=2, n_bits=2048, descriptor_weight=3.0):
     Returns
     -------
     features : ndarray of shape (n_molecules, n_bits + 6)
-        ``float32``; rows of zeros for strings RDKit cannot parse.
+        ``float32``: the count fingerprint, then the six weighted
+        descriptors; rows of zeros for strings RDKit cannot parse, ``None``
+        and ``""``.
 
     Examples
     --------
@@ -207,7 +210,7 @@ def molecule_features(smiles, *, radius=2, n_bits=2048, descriptor_weight=3.0):
     >>> X.shape, X[0, -6:].tolist(), float(X[1].sum())
     ((2, 2054), [1.0, 1.0, 1.399999976158142, 1.0, 1.0, 0.0], 0.0)
     """
-    if isinstance(descriptor_weight, bool) or not isinstance(descriptor_weight, (int, float)):
+    if isinstance(descriptor_weight, bool) or not isinstance(descriptor_weight, numbers.Real):
         raise TypeError(
             f"descriptor_weight must be a number >= 0, got {type(descriptor_weight).__name__}."
         )
@@ -217,7 +220,7 @@ def molecule_features(smiles, *, radius=2, n_bits=2048, descriptor_weight=3.0):
         )
     mols = _parse(smiles)
     fp = _morgan_rows(mols, radius, n_bits, counts=True)
-    block = np.zeros((len(mols), len(DESCRIPTORS)), dtype=np.float32)
+    block = np.zeros((len(mols), len(_DESCRIPTORS)), dtype=np.float32)
     for i, mol in enumerate(mols):
         if mol is not None:
             block[i] = _physchem(mol)

@@ -49,13 +49,13 @@ class CandidatePool:
             objects = [objects[i] for i in np.sort(rng.choice(len(objects), size, replace=False))]
         self.objects = objects
         self.keys = [object_key(o) for o in objects]
-        self._key_set = set(self.keys)
         self.latents = np.zeros((len(objects), 0))
         self._handed_out = {}
 
-    def holds(self, objects):
-        """Whether each of ``objects`` is one of the pool's objects."""
-        return np.array([object_key(o) in self._key_set for o in objects], dtype=bool)
+    def handed_out_rows(self, Z):
+        """Whether each row of ``Z`` is a latent handed out for a pool object (not a decode)."""
+        Z = np.asarray(Z, dtype=float).reshape(len(Z), -1)
+        return np.array([z.tobytes() in self._handed_out for z in Z], dtype=bool)
 
     def refresh(self, encode):
         """Encode the objects with ``encode(objects) -> latents`` (after a retraining)."""

@@ -500,7 +500,7 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         if self._region is not None:  # credited with its own (decoded) proposals only
             library = np.zeros(len(objects), dtype=bool)
             if self._pool is not None:
-                library = self._pool.holds(objects)
+                library = self._pool.handed_out_rows(Z)
             values = np.array([ev.value for ev in evaluations], dtype=float)
             self._region.update(values[~library], others=values[library])
             st.trust_region = self._region.state()

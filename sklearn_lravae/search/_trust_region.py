@@ -132,14 +132,15 @@ class TrustRegion:
         ``values`` are those of the region's own proposals; ``others`` (e.g.
         library objects proposed in the same round) only raise the reference
         level: they do not count as the region's success or failure. A round
-        with no ``values`` of its own leaves the box as it is.
+        with no ``values`` of its own leaves the box as it is. The region's
+        values are compared with the reference level from before the round.
         """
         v = np.asarray(values, dtype=float).ravel()
         o = np.asarray(others, dtype=float).ravel()
         o = o[np.isfinite(o)]
         if not v.size:
-            if o.size and self.best is not None:
-                self.best = max(self.best, float(o.max()))
+            if o.size:
+                self.best = float(o.max()) if self.best is None else max(self.best, float(o.max()))
             return
         v = v[np.isfinite(v)]
         new_best = float(v.max()) if len(v) else -np.inf

@@ -43,6 +43,9 @@ def test_molecule_features_are_counts_plus_weighted_descriptors():
     X0 = molecule_features(smiles, n_bits=512, descriptor_weight=0.0)
     assert X0[:, 512:].sum() == 0
     np.testing.assert_allclose(molecule_features(smiles, n_bits=512)[:, 512:], 1.5 * X[:, 512:])
+    np.testing.assert_array_equal(
+        molecule_features(smiles, n_bits=512, descriptor_weight=np.float32(2.0)), X
+    )
 
 
 @pytest.mark.parametrize(

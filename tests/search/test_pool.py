@@ -54,6 +54,7 @@ def test_pool_subset_is_seeded_and_substitutes_handed_out_rows():
     Z = np.vstack([lat[2], [99.0, 99.0]])
     a.hand_out(Z, np.array([2, -1]), rows)
     assert a.substitute(Z, ["decoded-0", "decoded-1"]) == [a.objects[3], "decoded-1"]
+    assert a.handed_out_rows(Z).tolist() == [True, False]  # by latent, not by object
 
 
 def _search(vae, target, **kw):

@@ -41,6 +41,9 @@ def test_other_values_raise_the_reference_but_do_not_count():
     assert tr.length == pytest.approx(0.4) and tr.best == 9.0
     tr.update([10.0], others=[np.nan])  # own new best: a success, the box doubles
     assert tr.length == pytest.approx(0.8) and tr.best == 10.0
+    fresh = TrustRegion(4)
+    fresh.update([], others=[np.nan, 2.0])  # no reference yet: library values set it
+    assert fresh.best == 2.0 and fresh.length == 0.8
 
 
 def test_default_failure_tolerance_follows_turbo():
