@@ -191,10 +191,10 @@ def molecule_features(smiles, *, radius=2, n_bits=2048, descriptor_weight=3.0):
         leaves only the fingerprint. In the Tanimoto kernel a larger weight
         lets the descriptors count for more. On drug-like molecules (MOSES)
         the block's mean squared norm is about 0.5x the fingerprint's at 1 and
-        4.5x at the default 3; a held-out check on six GuacaMol tasks
-        (``docs/lsbo.rst``) found 3 much better at ranking molecules for
-        the MPO tasks than counts alone and within 0.01 of it on the
-        similarity and median tasks.
+        4.5x at the default 3. A held-out check on six GuacaMol tasks
+        (``benchmarks/surrogate_features.py``) found 3 much better at
+        ranking molecules for the MPO tasks than counts alone and within
+        0.01 of it on the similarity and median tasks.
 
     Returns
     -------
