@@ -22,7 +22,7 @@ from ._retrain import rank_weights
 from ._state import SearchState
 from ._steps import LoopSteps
 from ._surrogate import SurrogateManager
-from ._trust_region import TrustRegion
+from ._trust_region import make_region
 
 __all__ = ["LatentBayesSearch", "rank_weights"]
 
@@ -143,7 +143,8 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         spaces of more than a few dimensions. Needs a GP surrogate (not "RF" /
         "ET"); ``lre_threshold`` and ``acq_func`` do not apply.
     trust_region_kwargs : dict or None, default=None
-        Settings of the region (``length_init=0.8``, ``length_min=0.5**7``,
+        Settings of the region (``length_init=0.8``, 0.2 with an object
+        surrogate such as ``TanimotoGP``, ``length_min=0.5**7``,
         ``length_max=1.6``, ``success_tolerance=3``, ``failure_tolerance``
         (default ``ceil(max(4, d) / batch_size)``), ``n_candidates`` (default
         ``min(100 d, 2000)``)), lengths relative to the search box.
@@ -300,10 +301,8 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         self.space_ = self._proposer.space
         self._region, self._pool = None, None
         if self.trust_region:
-            try:
-                self._region = TrustRegion(d, self.batch_size, **(self.trust_region_kwargs or {}))
-            except TypeError as exc:
-                raise TypeError(f"trust_region_kwargs: {exc}") from None
+            on_objects = self._proposer.features is not None
+            self._region = make_region(d, self.batch_size, self.trust_region_kwargs, on_objects)
 
     def _start(self, X, y, train_objects):
         """A new run: fit/copy the estimator, evaluate or take ``y``, encode ``X``."""

@@ -57,6 +57,27 @@ def thompson_choice(mean, cov, n_points, rng):
     return chosen
 
 
+#: Initial side length of the region when the surrogate models the decoded
+#: objects: beyond a fifth of the box, decodes of a VAE's latent space are
+#: mostly far from the data (``docs/lsbo.rst``).
+OBJECT_LENGTH_INIT = 0.2
+
+
+def make_region(n_dims, batch_size, kwargs=None, on_objects=False):
+    """The :class:`TrustRegion` of a search; ``kwargs`` from ``trust_region_kwargs``.
+
+    With ``on_objects`` (an object surrogate) ``length_init`` defaults to
+    :data:`OBJECT_LENGTH_INIT`.
+    """
+    kw = dict(kwargs or {})
+    if on_objects:
+        kw.setdefault("length_init", OBJECT_LENGTH_INIT)
+    try:
+        return TrustRegion(n_dims, batch_size, **kw)
+    except TypeError as exc:
+        raise TypeError(f"trust_region_kwargs: {exc}") from None
+
+
 class TrustRegion:
     """State and proposals of one trust region.
 

@@ -222,3 +222,19 @@ def test_object_surrogate_search_resumes_to_the_same_run(digits_vae, digits, tar
     resumed.fit(X0, train_objects=library, resume=True)
     for a, b in zip(resumed.history_, full.history_, strict=True):
         np.testing.assert_array_equal(a["object"], b["object"])
+
+
+def test_object_surrogate_starts_with_a_smaller_trust_region(digits_vae, digits, target):
+    from sklearn_lravae.search._trust_region import OBJECT_LENGTH_INIT
+
+    X0 = digits[1][1:11]
+    lengths = {}
+    for name, kw in {
+        "object": {},
+        "object, set": dict(trust_region_kwargs=dict(length_init=0.5)),
+        "latent": dict(surrogate="GP"),
+    }.items():
+        s = _search(digits_vae, target, n_calls=2, **kw).fit(X0)
+        lengths[name] = s._region.length_init
+    assert lengths == {"object": OBJECT_LENGTH_INIT, "object, set": 0.5, "latent": 0.8}
+    assert OBJECT_LENGTH_INIT == 0.2
