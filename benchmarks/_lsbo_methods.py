@@ -7,13 +7,14 @@ of the budget). ``run_method(name, ctx)`` dispatches on the name; ``ctx`` holds
 the task's objective, the initial molecules, the VAEs and the settings.
 """
 
+import functools
 import random
 import warnings
 
 import numpy as np
 
 from sklearn_lravae import LatentBayesSearch
-from sklearn_lravae.chem import morgan_fingerprints
+from sklearn_lravae.chem import molecule_features, morgan_fingerprints
 from sklearn_lravae.chem._smiles import rdkit_quiet
 from sklearn_lravae.search import TanimotoGP
 
@@ -44,11 +45,21 @@ METHODS = {
     "Tanimoto GP on their Morgan fingerprints (surrogate=TanimotoGP(features="
     "morgan_fingerprints)); decodes already evaluated are skipped",
     "tr-pool-fp": "tr-pool with the Tanimoto GP on fingerprints (decodes and library "
-    "molecules ranked by what they are): the recommended configuration",
+    "molecules ranked by what they are)",
     "tr-fp-offset": "tr-fp with the GP's source offset (source_variance=1: decodes against "
     "the initial molecules)",
     "tr-pool-fp-offset": "tr-pool-fp with the source offset (decodes against library and "
-    "initial molecules; not run yet)",
+    "initial molecules)",
+    "tr-fpc": "tr-fp on Morgan count fingerprints (counts=True)",
+    "tr-pool-fpc": "tr-pool-fp on Morgan count fingerprints (counts=True)",
+    "tr-mf": "tr-fp on molecule_features (Morgan counts + physicochemical counts)",
+    "tr-pool-mf": "tr-pool-fp on molecule_features (Morgan counts + physicochemical counts)",
+    "tr-pool-mf-offset": "tr-pool-mf with the source offset (source_variance=1)",
+    "tr-pool-mf-cr": "tr-pool-mf, the trust region credited with its own (decoded) proposals "
+    "only (library picks raise its reference level; package default since session 10)",
+    "tr-pool-mf-small": "tr-pool-mf-cr with a smaller initial trust region (length_init=0.2, "
+    "the default with an object surrogate since session 10): the recommended configuration",
+    "tr-pool-mf-mid": "tr-pool-mf-cr with trust_region_kwargs=dict(length_init=0.4)",
     "tr-pool-fp-bug": "tr-pool-fp with source_variance=1 and a labelling bug of the first "
     "version (every molecule the search evaluated, library picks included, was counted as a "
     "decode); fixed since, kept for the record, cannot be rerun",
@@ -73,6 +84,14 @@ LATENT_METHODS = {
     "tr-fp-offset",
     "tr-pool-fp-offset",
     "tr-pool-fp-bug",
+    "tr-fpc",
+    "tr-pool-fpc",
+    "tr-mf",
+    "tr-pool-mf",
+    "tr-pool-mf-offset",
+    "tr-pool-mf-cr",
+    "tr-pool-mf-small",
+    "tr-pool-mf-mid",
 }
 
 
@@ -212,10 +231,30 @@ def run_method(name, ctx, seed):
         return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
     if name == "tr-pool-fp-bug":
         raise ValueError("tr-pool-fp-bug records a fixed bug and cannot be rerun.")
-    if name in ("tr-fp", "tr-pool-fp", "tr-fp-offset", "tr-pool-fp-offset"):
+    if name in (
+        "tr-fp",
+        "tr-pool-fp",
+        "tr-fp-offset",
+        "tr-pool-fp-offset",
+        "tr-fpc",
+        "tr-pool-fpc",
+        "tr-mf",
+        "tr-pool-mf",
+        "tr-pool-mf-offset",
+        "tr-pool-mf-cr",
+        "tr-pool-mf-small",
+        "tr-pool-mf-mid",
+    ):
         offset = 1.0 if name.endswith("-offset") else 0.0
-        gp = TanimotoGP(features=morgan_fingerprints, source_variance=offset)
+        feats = functools.partial(morgan_fingerprints, counts=name.endswith("fpc"))
+        if "-mf" in name:
+            feats = molecule_features
+        gp = TanimotoGP(features=feats, source_variance=offset)
         kw = dict(trust_region=True, invert=True, surrogate=gp)
+        # the region's initial length: 0.8 (TuRBO's) for every method run before the object
+        # surrogate's default became 0.2 (session 10), so that their records stay reproducible
+        length = {"tr-pool-mf-small": 0.2, "tr-pool-mf-mid": 0.4}.get(name, 0.8)
+        kw.update(trust_region_kwargs=dict(length_init=length))
         if name.startswith("tr-pool"):
             kw.update(train_candidates=True)
             return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)

@@ -65,7 +65,20 @@ from _lsbo_vae import CACHE, VAE_CONFIGS, get_vae, load_data
 
 RESULTS = HERE / "results"
 # run on request (--methods), not in the full mode
-ABLATIONS = ("tr-pool-ml", "tr-fp-offset", "tr-pool-fp-offset", "tr-pool-fp-bug")
+ABLATIONS = (
+    "tr-pool-ml",
+    "tr-fp-offset",
+    "tr-pool-fp",
+    "tr-pool-fp-offset",
+    "tr-pool-fp-bug",
+    "tr-fpc",
+    "tr-pool-fpc",
+    "tr-mf",
+    "tr-pool-mf",
+    "tr-pool-mf-offset",
+    "tr-pool-mf-cr",
+    "tr-pool-mf-mid",
+)
 GAMMA = 0.1  # the LRA-VAE's gamma
 
 CONFIGS = {
@@ -87,7 +100,7 @@ CONFIGS = {
             "lsbo-fixed",
             "tr-lra",
             "tr-inv-best-lra",
-            "tr-pool-fp",
+            "tr-pool-mf-small",
             "ga-feasible",
         ],
     ),
