@@ -66,6 +66,21 @@ METHODS = {
     "ga-feasible": "mol-ga held to the decoder's feasible set (infeasible score 0)",
     "ga": "mol-ga, unrestricted",
 }
+# the methods whose surrogate is a Tanimoto GP on the decoded molecules (run_method)
+OBJECT_GP_METHODS = (
+    "tr-fp",
+    "tr-pool-fp",
+    "tr-fp-offset",
+    "tr-pool-fp-offset",
+    "tr-fpc",
+    "tr-pool-fpc",
+    "tr-mf",
+    "tr-pool-mf",
+    "tr-pool-mf-offset",
+    "tr-pool-mf-cr",
+    "tr-pool-mf-small",
+    "tr-pool-mf-mid",
+)
 LATENT_METHODS = {
     "lsbo-fixed",
     "lsbo-tripp",
@@ -79,19 +94,8 @@ LATENT_METHODS = {
     "tr-pool",
     "tr-pool-lra",
     "tr-pool-ml",
-    "tr-fp",
-    "tr-pool-fp",
-    "tr-fp-offset",
-    "tr-pool-fp-offset",
     "tr-pool-fp-bug",
-    "tr-fpc",
-    "tr-pool-fpc",
-    "tr-mf",
-    "tr-pool-mf",
-    "tr-pool-mf-offset",
-    "tr-pool-mf-cr",
-    "tr-pool-mf-small",
-    "tr-pool-mf-mid",
+    *OBJECT_GP_METHODS,
 }
 
 
@@ -231,20 +235,7 @@ def run_method(name, ctx, seed):
         return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
     if name == "tr-pool-fp-bug":
         raise ValueError("tr-pool-fp-bug records a fixed bug and cannot be rerun.")
-    if name in (
-        "tr-fp",
-        "tr-pool-fp",
-        "tr-fp-offset",
-        "tr-pool-fp-offset",
-        "tr-fpc",
-        "tr-pool-fpc",
-        "tr-mf",
-        "tr-pool-mf",
-        "tr-pool-mf-offset",
-        "tr-pool-mf-cr",
-        "tr-pool-mf-small",
-        "tr-pool-mf-mid",
-    ):
+    if name in OBJECT_GP_METHODS:
         offset = 1.0 if name.endswith("-offset") else 0.0
         feats = functools.partial(morgan_fingerprints, counts=name.endswith("fpc"))
         if "-mf" in name:
