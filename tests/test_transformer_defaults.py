@@ -7,6 +7,7 @@ data; the QM9 reconstruction claim of the categorical defaults is a ``slow`` tes
 """
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -251,7 +252,18 @@ def test_default_selfies_pipeline_reconstructs_qm9():
     train, test = smiles[:10_000], smiles[10_000:]
     vec = SelfiesVectorizer(on_long="drop")
     est = LRAVAETransformer(likelihood="categorical", random_state=0)
-    make_pipeline(vec, est).fit(train)
+    # Where the plateau rule stops depends on the CPU's floating-point path: 147 epochs on one
+    # machine, the 200-epoch ceiling (and its ConvergenceWarning) on another, whose training loss
+    # was still falling by ~3x tol per 15 epochs. Either is a documented outcome of the defaults;
+    # the claim tested is the reconstruction.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_pipeline(vec, est).fit(train)
+    assert all(
+        issubclass(w.category, ConvergenceWarning) and "max_epochs=200" in str(w.message)
+        for w in caught
+    ), [str(w.message) for w in caught]
+    assert est.n_iter_ <= 200
     X_test = vec.transform(test)
     kept = np.setdiff1d(np.arange(len(test)), vec.dropped_indices_)
     decoded = vec.inverse_transform(est.inverse_transform(est.transform(X_test), decode="mode"))
