@@ -60,6 +60,11 @@ METHODS = {
     "tr-pool-mf-small": "tr-pool-mf-cr with a smaller initial trust region (length_init=0.2, "
     "the default with an object surrogate since session 10): the recommended configuration",
     "tr-pool-mf-mid": "tr-pool-mf-cr with trust_region_kwargs=dict(length_init=0.4)",
+    "tr-pool-mf-small-lra": "tr-pool-mf-small with LRA retraining of the gamma > 0 VAE (rank "
+    "weights, reference on the queries) every 50 and at each new best",
+    "tr-pool-mf-small-g0": "tr-pool-mf-small on the gamma = 0 VAE (no LRA term anywhere)",
+    "tr-mf-small": "tr-mf with the object-surrogate default region (length_init=0.2): decodes "
+    "only, no library",
     "tr-pool-fp-bug": "tr-pool-fp with source_variance=1 and a labelling bug of the first "
     "version (every molecule the search evaluated, library picks included, was counted as a "
     "decode); fixed since, kept for the record, cannot be rerun",
@@ -80,6 +85,9 @@ OBJECT_GP_METHODS = (
     "tr-pool-mf-cr",
     "tr-pool-mf-small",
     "tr-pool-mf-mid",
+    "tr-pool-mf-small-lra",
+    "tr-pool-mf-small-g0",
+    "tr-mf-small",
 )
 LATENT_METHODS = {
     "lsbo-fixed",
@@ -244,12 +252,15 @@ def run_method(name, ctx, seed):
         kw = dict(trust_region=True, invert=True, surrogate=gp)
         # the region's initial length: 0.8 (TuRBO's) for every method run before the object
         # surrogate's default became 0.2 (session 10), so that their records stay reproducible
-        length = {"tr-pool-mf-small": 0.2, "tr-pool-mf-mid": 0.4}.get(name, 0.8)
+        length = 0.2 if "-small" in name else 0.4 if "-mid" in name else 0.8
         kw.update(trust_region_kwargs=dict(length_init=length))
+        if name.endswith("-lra"):
+            kw.update(retrain_every="auto", retrain_on_best="auto", weight_k=1e-3)
+        vae = ctx["vae0"] if name.endswith("-g0") else ctx["vae1"]
         if name.startswith("tr-pool"):
             kw.update(train_candidates=True)
-            return _search(ctx, ctx["vae1"], seed, train_objects=list(ctx["screen_pool"]), **kw)
-        return _search(ctx, ctx["vae1"], seed, **kw)
+            return _search(ctx, vae, seed, train_objects=list(ctx["screen_pool"]), **kw)
+        return _search(ctx, vae, seed, **kw)
     if name in ("ga", "ga-feasible"):
         return _ga(ctx, seed, feasible=name == "ga-feasible")
     raise ValueError(f"unknown method {name!r}; one of {sorted(METHODS)}")

@@ -259,6 +259,11 @@ def decay_vae(pipe, info, cfg, log=print, n_jobs=None):
     return pipe, info
 
 
+def vae_sha256(cfg, gamma):
+    """First 16 hex digits of the SHA-256 of the cached model file (which weights ran)."""
+    return hashlib.sha256((CACHE / f"{_key(cfg, gamma)}.lravae").read_bytes()).hexdigest()[:16]
+
+
 def get_vae(cfg, gamma, log=print, train_if_missing=True, device="cpu", n_jobs=None):
     """Cached VAE pipeline and its training info for config ``cfg`` and ``gamma``.
 

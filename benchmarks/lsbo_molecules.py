@@ -61,7 +61,7 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np
 from _lsbo_methods import METHODS
-from _lsbo_vae import CACHE, VAE_CONFIGS, get_vae, load_data
+from _lsbo_vae import CACHE, VAE_CONFIGS, get_vae, load_data, vae_sha256
 
 RESULTS = HERE / "results"
 # run on request (--methods), not in the full mode
@@ -78,6 +78,9 @@ ABLATIONS = (
     "tr-pool-mf-offset",
     "tr-pool-mf-cr",
     "tr-pool-mf-mid",
+    "tr-pool-mf-small-lra",
+    "tr-pool-mf-small-g0",
+    "tr-mf-small",
 )
 GAMMA = 0.1  # the LRA-VAE's gamma
 
@@ -326,6 +329,32 @@ def run_cell(cfg, task, seed, method):
 
 
 # ----------------------------------------------------------------------------- driver
+def check_same_vaes(prev_meta, infos):
+    """Refuse to add cells made with other VAEs than the cells already recorded.
+
+    A paired comparison needs every cell of a tag to use the same weights; a
+    cache lost and retrained (e.g. on a new machine) gives other weights. Old
+    records without a file hash are compared by held-out reconstruction and
+    epochs.
+    """
+    for g, info in infos.items():
+        old = prev_meta.get("vae_info", {}).get(str(g))
+        if old is None:
+            continue
+        if "sha256" in old:
+            same = old["sha256"] == info["sha256"]
+        else:
+            same = (old["heldout_recon"], old["epochs"]) == (info["heldout_recon"], info["epochs"])
+        if not same:
+            raise SystemExit(
+                f"the cached gamma={g} VAE is not the one the recorded cells used (recorded: "
+                f"{old.get('sha256', '')} held-out {old['heldout_recon']}, {old['epochs']} "
+                f"epochs; cached: {info['sha256']} held-out {info['heldout_recon']}, "
+                f"{info['epochs']} epochs). New cells would not be paired with the old ones: "
+                "run with a new --tag, or restore the benchmarks/cache/ these cells used."
+            )
+
+
 def _done(path):
     done = set()
     if path.exists():
@@ -342,6 +371,7 @@ def prepare(cfg, log):
     infos = {}
     for g in (0.0, GAMMA):
         _, infos[g] = get_vae(vcfg, g, log=log)
+        infos[g]["sha256"] = vae_sha256(vcfg, g)
         log(f"VAE gamma={g}: held-out exact reconstruction {infos[g]['heldout_recon']:.3f}")
     train_canonical(cfg)
     pool = screen_pool(cfg)
@@ -408,6 +438,8 @@ def main(argv=None):
     ]
     log(f"{len(cells)} cells to run ({len(done)} done before)")
     prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if done:
+        check_same_vaes(prev, infos)
 
     def write_meta(runtime_s):
         meta = dict(
