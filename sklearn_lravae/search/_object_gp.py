@@ -52,13 +52,18 @@ def tanimoto_kernel(A, B=None):
     """
     same = B is None
     A = np.asarray(A)
-    A = A.astype(np.float32) if A.dtype.kind in "biu" else A.astype(np.result_type(A, np.float32))
-    B = A if same else np.asarray(B, dtype=A.dtype)
-    dot = (A @ B.T).astype(float)
+    dtype = np.float32 if A.dtype.kind in "biu" else np.result_type(A, np.float32)
+    A = A.astype(dtype, copy=False)
+    B = A if same else np.asarray(B).astype(dtype, copy=False)
+    K = (A @ B.T).astype(float, copy=False)  # <a, b>, then divided in place
     na = np.einsum("ij,ij->i", A, A).astype(float)
     nb = na if same else np.einsum("ij,ij->i", B, B).astype(float)
-    den = na[:, None] + nb[None, :] - dot
-    K = np.divide(dot, den, out=np.zeros_like(dot), where=den > 0)
+    den = na[:, None] + nb[None, :]
+    den -= K
+    empty = den <= 0  # both rows all-zero (|a|^2 + |b|^2 - <a, b> > 0 otherwise)
+    den[empty] = 1.0
+    K /= den
+    K[empty] = 0.0
     if same:
         np.fill_diagonal(K, 1.0)
     return K
@@ -107,13 +112,12 @@ class FeatureMemo:
         todo = {k: o for k, o in zip(keys, objects, strict=True) if k not in self._rows}
         new = {}
         if todo:
-            rows = self._apply(list(todo.values()))
+            rows = self._apply(list(todo.values())).astype(np.float32, copy=False)
             new = dict(zip(todo, rows, strict=True))
             for k in list(new)[: max(self.size - len(self._rows), 0)]:
                 self._rows[k] = new[k]
-        return np.stack([self._rows[k] if k in self._rows else new[k] for k in keys]).astype(
-            np.float32
-        )
+        rows = [self._rows[k] if k in self._rows else new[k] for k in keys]
+        return np.stack(rows).astype(np.float32, copy=False)
 
 
 class TanimotoGP(RegressorMixin, BaseEstimator):
@@ -195,7 +199,8 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
         if self.source_variance > 0 and 0 < g.sum() < len(g):
             for v in (0.0, 1.0):
                 within[g == v] -= within[g == v].mean()
-        lam, U = np.linalg.eigh(tanimoto_kernel(X))
+        K = tanimoto_kernel(X)
+        lam, U = np.linalg.eigh(K)
         lam = np.clip(lam, 0.0, None)
         r = U.T @ within
         d = _SIGNAL_GRID[:, None, None] * lam + _NOISE_GRID[None, :, None]
@@ -204,7 +209,9 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
         self.signal_variance_ = float(_SIGNAL_GRID[i])
         self.noise_ = float(_NOISE_GRID[j])
         self.log_marginal_likelihood_value_ = float(-nll[i, j] - 0.5 * len(y) * np.log(2 * np.pi))
-        K = self.signal_variance_ * tanimoto_kernel(X) + self.source_variance * np.outer(g, g)
+        K *= self.signal_variance_
+        if self.source_variance:
+            K += self.source_variance * np.outer(g, g)
         K[np.diag_indices_from(K)] += self.noise_
         self.sources_train_ = g
         self._L = np.linalg.cholesky(K)
@@ -227,7 +234,10 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
         X = _compute_dtype(validate_data(self, X, reset=False, dtype=(np.float64, np.float32)))
         s2, c = self.signal_variance_, self.source_variance
         g = self._sources(sources, len(X))
-        Ks = s2 * tanimoto_kernel(X, self.X_train_) + c * np.outer(g, self.sources_train_)
+        Ks = tanimoto_kernel(X, self.X_train_)
+        Ks *= s2
+        if c:
+            Ks += c * np.outer(g, self.sources_train_)
         mean = self.y_mean_ + self.y_std_ * (Ks @ self.alpha_)
         if not (return_std or return_cov):
             return mean
@@ -235,8 +245,13 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
         if return_std:
             var = s2 + c * g**2 - np.einsum("ij,ij->j", V, V)
             return mean, self.y_std_ * np.sqrt(np.clip(var, 0.0, None))
-        cov = s2 * tanimoto_kernel(X) + c * np.outer(g, g) - V.T @ V
-        return mean, self.y_std_**2 * cov
+        cov = tanimoto_kernel(X)
+        cov *= s2
+        if c:
+            cov += c * np.outer(g, g)
+        cov -= V.T @ V
+        cov *= self.y_std_**2
+        return mean, cov
 
 
 def _compute_dtype(X):
