@@ -259,9 +259,15 @@ def decay_vae(pipe, info, cfg, log=print, n_jobs=None):
     return pipe, info
 
 
+def _cache_paths(cfg, gamma):
+    """``(model file, training-info file)`` of the cached VAE for ``cfg`` and ``gamma``."""
+    key = _key(cfg, gamma)
+    return CACHE / f"{key}.lravae", CACHE / f"{key}.json"
+
+
 def vae_sha256(cfg, gamma):
     """First 16 hex digits of the SHA-256 of the cached model file (which weights ran)."""
-    return hashlib.sha256((CACHE / f"{_key(cfg, gamma)}.lravae").read_bytes()).hexdigest()[:16]
+    return hashlib.sha256(_cache_paths(cfg, gamma)[0].read_bytes()).hexdigest()[:16]
 
 
 def get_vae(cfg, gamma, log=print, train_if_missing=True, device="cpu", n_jobs=None):
@@ -271,8 +277,7 @@ def get_vae(cfg, gamma, log=print, train_if_missing=True, device="cpu", n_jobs=N
     ``n_jobs`` only say where a missing model is trained.
     """
     CACHE.mkdir(exist_ok=True)
-    key = _key(cfg, gamma)
-    path, meta = CACHE / f"{key}.lravae", CACHE / f"{key}.json"
+    path, meta = _cache_paths(cfg, gamma)
     if path.exists() and meta.exists():
         return load(path, device="cpu"), json.loads(meta.read_text())
     if not train_if_missing:

@@ -116,8 +116,8 @@ class FeatureMemo:
             new = dict(zip(todo, rows, strict=True))
             for k in list(new)[: max(self.size - len(self._rows), 0)]:
                 self._rows[k] = new[k]
-        rows = [self._rows[k] if k in self._rows else new[k] for k in keys]
-        return np.stack(rows).astype(np.float32, copy=False)
+        out = [self._rows[k] if k in self._rows else new[k] for k in keys]
+        return np.stack(out).astype(np.float32, copy=False)
 
 
 class TanimotoGP(RegressorMixin, BaseEstimator):
