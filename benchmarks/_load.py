@@ -1,15 +1,16 @@
 """Machine load during a benchmark run, and the sentence the reports state about it.
 
-A timed run is "on an otherwise idle machine" when nothing else ran beside it:
-the 1-minute load average is at most ``IDLE_BEFORE`` when the run starts and,
-where Linux's ``/proc`` is readable, the CPU time that processes outside the
-run's own process tree used while it ran is at most ``IDLE_OTHER_CORES`` cores
-on average (the machine's busy time from ``/proc/stat`` less the run's own
-process tree, children included). Without ``/proc`` the 1-minute load average
-must stay below the run's own threads + ``IDLE_MARGIN`` (sampled every few
-seconds by :class:`LoadMonitor`); that bound is loose for runs whose own
-processes vary (worker pools), which the CPU-time account does not need.
-"""
+A timed run is "on an otherwise idle machine" when nothing else ran beside it.
+Where Linux's ``/proc`` is readable this is measured directly: the CPU time that
+processes outside the run's own process tree used while it ran is at most
+``IDLE_OTHER_CORES`` cores on average (the machine's busy time from
+``/proc/stat`` less the run's own process tree, children included). The
+1-minute load average at the start is reported but not used then: it averages
+the minute *before* the run (often the previous block of the same benchmark),
+not the run. Without ``/proc`` the load average is all there is: it must be at
+most ``IDLE_BEFORE`` at the start and stay below the run's own threads +
+``IDLE_MARGIN`` (sampled every few seconds by :class:`LoadMonitor`), a bound
+that is loose for runs whose own processes vary (worker pools)."""
 
 import os
 import threading
@@ -120,11 +121,9 @@ def is_idle(record, own_threads):
     peak = record.get("loadavg_max")
     if peak is None:  # recorded before the monitor existed: not shown to be idle
         return False
-    if record["loadavg_before"][0] > IDLE_BEFORE:
-        return False
-    if "other_cores" in record:
+    if "other_cores" in record:  # measured: what else used the CPU during the run
         return record["other_cores"] <= IDLE_OTHER_CORES
-    return peak <= own_threads + IDLE_MARGIN
+    return record["loadavg_before"][0] <= IDLE_BEFORE and peak <= own_threads + IDLE_MARGIN
 
 
 def load_sentence(record, own_threads):
@@ -145,12 +144,10 @@ def load_sentence(record, own_threads):
         )
     if is_idle(record, own_threads):
         how = (
-            f"others <= {IDLE_OTHER_CORES} cores during the run"
+            f"other processes used <= {IDLE_OTHER_CORES} cores during the run"
             if "other_cores" in record
-            else f"never above the run's own threads + {IDLE_MARGIN}"
+            else f"1-minute load <= {IDLE_BEFORE} at the start and never above the run's own "
+            f"threads + {IDLE_MARGIN}"
         )
-        return (
-            f"{head} The machine was otherwise idle (1-minute load <= {IDLE_BEFORE} at the start "
-            f"and {how})."
-        )
+        return f"{head} The machine was otherwise idle ({how})."
     return f"{head} The machine was **not** shown to be idle: other processes may have shared it."

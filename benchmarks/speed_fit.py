@@ -23,6 +23,9 @@ Three measurements, each its own mode (results accumulate in
     18,000 / 2,000 images. QM9: a SELFIES categorical VAE, 10,000 / 1,000
     molecules (also exact held-out reconstruction and the LRE of the hard,
     argmax decode).
+``--lre-gamma``
+    QM9 SELFIES VAE: can a larger gamma make up for fewer reference samples?
+    (M, gamma) in :data:`M_GAMMA`, same columns as the curve.
 ``--lre-decode``
     QM9 SELFIES VAE, ``lre_decode="mean"`` vs ``"auto"`` (straight-through
     argmax) at the default M and gamma: held-out exact reconstruction, LRE of
@@ -35,6 +38,7 @@ average before, during and after it, and the report says whether it was idle)::
     flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --lre-curve mnist
     flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --lre-curve qm9
     flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --lre-decode
+    flock -x /tmp/lravae-cpu.lock python benchmarks/speed_fit.py --lre-gamma
     python benchmarks/speed_fit.py --render
 
 Writes ``benchmarks/results/speed_fit.{json,md,png}`` and ``lre_decode.md``.
@@ -187,13 +191,15 @@ def run_cell(spec):
 def baseline(args):
     default_m = _default_m("bernoulli")
     cells = [("package", 0.0, 0), ("plain", 0.0, 0)]
+    kinds = ("package", "plain", "plain_fused") if args.fused else ("package", "plain")
     for m in sorted({default_m, 128}):
-        cells += [("package", 0.1, m), ("plain", 0.1, m), ("plain_fused", 0.1, m)]
-    out = {"cells": {}, "default_m": default_m, "repeats": args.repeats}
+        cells += [(kind, 0.1, m) for kind in kinds]
+    epochs = args.epochs or 3
+    out = {"cells": {}, "default_m": default_m, "repeats": args.repeats, "epochs": epochs}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": "1"}
     for rep in range(args.repeats):
         for kind, gamma, m in cells:
-            spec = dict(kind=kind, gamma=gamma, m=m, seed=rep, epochs=2, n=20000)
+            spec = dict(kind=kind, gamma=gamma, m=m, seed=rep, epochs=epochs, n=20000)
             spec["threads"] = args.threads
             proc = subprocess.run(
                 [sys.executable, __file__, "--cell", json.dumps(spec)],
@@ -294,6 +300,22 @@ def lre_curve(args):
     return out
 
 
+#: (M, gamma) cells of ``--lre-gamma``: can a larger gamma make up for fewer reference samples?
+M_GAMMA = ((0, 0.0), (32, 0.1), (32, 0.2), (32, 0.4), (128, 0.1))
+
+
+def lre_gamma(args):
+    X, X_test, kw = dataset("qm9")
+    epochs = args.epochs or 30
+    out = {"epochs": epochs, "n_train": len(X), "n_test": len(X_test), "cells": {}}
+    for seed in range(args.seeds):
+        for m, gamma in M_GAMMA:
+            res = quality_cell(X, X_test, kw, m, seed, epochs, gamma=gamma)
+            out["cells"].setdefault(f"{m}|{gamma:g}", []).append(res)
+            print(f"seed {seed} M={m} gamma={gamma:g}: {json.dumps(res)}", flush=True)
+    return out
+
+
 def lre_decode(args):
     X, X_test, kw = dataset("qm9")
     epochs, m = args.epochs or 30, _default_m("categorical")
@@ -342,9 +364,10 @@ def render_baseline(b):
         _stamp(b),
         "",
         f"MNIST, 20,000 images (a copy), MLP 784-512-256-16 (mirrored decoder), Bernoulli, batch "
-        f"{BATCH}, Adam lr {LR}, 2 epochs per cell, {cells['plain|0|0'][0]['threads']} torch "
-        f"threads, flush-denormal on; each cell a fresh process, {b['repeats']} interleaved "
-        "repeats: median [min, max]. The plain loop has its own module and loss (written from "
+        f"{BATCH}, Adam lr {LR}, {b.get('epochs', 2)} epochs per cell (median epoch time), "
+        f"{cells['plain|0|0'][0]['threads']} torch thread(s), flush-denormal on; each cell a "
+        f"fresh process, {b['repeats']} interleaved repeats: median [min, max]. "
+        "The plain loop has its own module and loss (written from "
         "the equations in this file, nothing imported from `sklearn_lravae`).",
         "",
         "| cell | s/epoch | vs plain loop (same gamma, M) | GFLOP/s | % of matmul peak |",
@@ -365,22 +388,37 @@ def render_baseline(b):
     lines += [
         "",
         f"- float32 matmul 2048^3, measured in every cell: {_fmt(peak, 0)} GFLOP/s.",
+        f"- Package vs plain loop, gamma 0 (paired by repeat): "
+        f"{_ci(ratio('package|0|0', 'plain|0|0'))} (goal <= 1.05x).",
         f"- LRE cost at the default M = {m} (epoch time gamma 0.1 / gamma 0, paired by repeat): "
-        f"package {_fmt(ratio(f'package|0.1|{m}', 'package|0|0'), suffix='x')}, plain loop "
-        f"{_fmt(ratio(f'plain|0.1|{m}', 'plain|0|0'), suffix='x')}, plain fused "
-        f"{_fmt(ratio(f'plain_fused|0.1|{m}', 'plain|0|0'), suffix='x')} (goal <= 1.3x).",
-        "- At M = 128 (the old default): package "
-        f"{_fmt(ratio('package|0.1|128', 'package|0|0'), suffix='x')}, plain "
-        f"{_fmt(ratio('plain|0.1|128', 'plain|0|0'), suffix='x')}, plain fused "
-        f"{_fmt(ratio('plain_fused|0.1|128', 'plain|0|0'), suffix='x')}.",
-        "- Fused decode (data z and reference z in one decoder call) vs two calls, plain loop, "
-        "fresh processes: "
-        f"M = {m}: {_fmt(ratio(f'plain_fused|0.1|{m}', f'plain|0.1|{m}'), 3, 'x')}; M = 128: "
-        f"{_fmt(ratio('plain_fused|0.1|128', 'plain|0.1|128'), 3, 'x')}.",
+        f"package {_ci(ratio(f'package|0.1|{m}', 'package|0|0'))}, plain loop "
+        f"{_ci(ratio(f'plain|0.1|{m}', 'plain|0|0'))} (goal <= 1.3x).",
+        "- At M = 128 (the categorical default): package "
+        f"{_ci(ratio('package|0.1|128', 'package|0|0'))}, plain "
+        f"{_ci(ratio('plain|0.1|128', 'plain|0|0'))}.",
+    ]
+    if f"plain_fused|0.1|{m}" in cells:
+        lines.append(
+            "- Fused decode (data z and reference z in one decoder call) vs two calls, plain "
+            f"loop, fresh processes: M = {m}: "
+            f"{_fmt(ratio(f'plain_fused|0.1|{m}', f'plain|0.1|{m}'), 3, 'x')}; M = 128: "
+            f"{_fmt(ratio('plain_fused|0.1|128', 'plain|0.1|128'), 3, 'x')}."
+        )
+    lines += [
         *_fused_ab_line(b),
+        "- Ratios: median of the per-repeat ratios with a 95% bootstrap interval of that median "
+        "in brackets (2,000 resamples of the repeats).",
         "- GFLOP/s count the Linear layers only (2 x multiply-adds, x3 for forward + backward).",
     ]
     return lines
+
+
+def _ci(ratios, n_boot=2000, seed=0):
+    """'median [lo, hi]x': the median ratio and a percentile-bootstrap 95% interval of it."""
+    r = np.asarray(ratios, dtype=float)
+    idx = np.random.default_rng(seed).integers(0, len(r), (n_boot, len(r)))
+    lo, hi = np.percentile(np.median(r[idx], axis=1), [2.5, 97.5])
+    return f"{np.median(r):.3f}x [{lo:.3f}, {hi:.3f}]"
 
 
 def _fused_ab_line(b):
@@ -404,20 +442,22 @@ CURVE_COLS = (
 )
 
 
-def curve_table(c):
+def curve_table(c, base_key="0", label=None):
     cells = c["cells"]
-    base = [r["epoch_s"] for r in cells["0"]]
-    cols = [(k, n) for k, n in CURVE_COLS if k in cells["0"][0]]
+    base = [r["epoch_s"] for r in cells[base_key]]
+    cols = [(k, n) for k, n in CURVE_COLS if k in cells[base_key][0]]
+    label = label or (lambda m: m if m != "0" else "0 (gamma 0)")
     lines = [
-        "| M | s/epoch | cost vs gamma 0 | " + " | ".join(n for _, n in cols) + " |",
+        f"| {'M' if base_key == '0' else 'M, gamma'} | s/epoch | cost vs gamma 0 | "
+        + " | ".join(n for _, n in cols)
+        + " |",
         "| --- " * (3 + len(cols)) + "|",
     ]
     for m, rows in cells.items():
         ratio = [r["epoch_s"] / b for r, b in zip(rows, base)]
         vals = [_fmt([r[k] for r in rows], 3 if k == "exact_recon" else 2) for k, _ in cols]
-        label = m if m != "0" else "0 (gamma 0)"
         lines.append(
-            f"| {label} | {_fmt([r['epoch_s'] for r in rows], 3)} | {_fmt(ratio, suffix='x')} | "
+            f"| {label(m)} | {_fmt([r['epoch_s'] for r in rows], 3)} | {_fmt(ratio, suffix='x')} | "
             + " | ".join(vals)
             + " |"
         )
@@ -508,6 +548,22 @@ def render(data):
                 *curve_table(c),
                 "",
             ]
+    if "lre_gamma" in data:
+        c = data["lre_gamma"]
+        lines += [
+            "## Fewer reference samples, larger gamma? QM9 SELFIES",
+            "",
+            _stamp(c),
+            "",
+            f"As the QM9 curve above ({c['n_train']} / {c['n_test']} molecules, {c['epochs']} "
+            f"epochs, batch {BATCH}, {len(c['cells']['0|0'])} seeds, interleaved), for pairs "
+            "(M, gamma): does M = 32 with a larger gamma give the LRE and reconstruction of "
+            "M = 128, gamma 0.1, at the cost of M = 32? Cost = epoch time / the same seed's "
+            "gamma 0 epoch time.",
+            "",
+            *curve_table(c, "0|0", lambda k: "0 (gamma 0)" if k == "0|0" else k.replace("|", ", ")),
+            "",
+        ]
     if "curve_mnist" in data or "curve_qm9" in data:
         plot_curves(data, RESULTS / "speed_fit.png")
         lines += ["![cost and effect of M](speed_fit.png)", ""]
@@ -529,13 +585,15 @@ def main():
     p.add_argument("--baseline", action="store_true")
     p.add_argument("--lre-curve", choices=["mnist", "qm9"])
     p.add_argument("--lre-decode", action="store_true")
+    p.add_argument("--lre-gamma", action="store_true")
     p.add_argument("--fused-ab", action="store_true")
     p.add_argument("--render", action="store_true")
     p.add_argument("--cell", help=argparse.SUPPRESS)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--fused", action="store_true", help="also time the fused-decode plain loop")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     if args.cell:
         print(json.dumps(run_cell(json.loads(args.cell))))
@@ -551,6 +609,7 @@ def main():
         (args.baseline, "baseline", baseline),
         (args.lre_curve, f"curve_{args.lre_curve}", lre_curve),
         (args.lre_decode, "lre_decode", lre_decode),
+        (args.lre_gamma, "lre_gamma", lre_gamma),
         (args.fused_ab, "fused_ab", fused_ab),
     ):
         if flag:
@@ -559,7 +618,8 @@ def main():
             data[key] = {**stamp, **result, **monitor.stop()}
             JSON.write_text(json.dumps(data, indent=1))
             print(f"wrote {JSON}")
-    if args.render or not (args.baseline or args.lre_curve or args.lre_decode or args.fused_ab):
+    modes = (args.baseline, args.lre_curve, args.lre_decode, args.lre_gamma, args.fused_ab)
+    if args.render or not any(modes):
         render(data)
 
 
