@@ -26,6 +26,10 @@ Three measurements, each its own mode (results accumulate in
 ``--lre-gamma``
     QM9 SELFIES VAE: can a larger gamma make up for fewer reference samples?
     (M, gamma) in :data:`M_GAMMA`, same columns as the curve.
+``--step-ab``
+    The package's training step (``net.train_step``) against the plain loop's in
+    one process, alternating blocks on the same batches (gamma 0 and the default
+    M): separates the step from the epoch loop and the process.
 ``--lre-decode``
     QM9 SELFIES VAE, ``lre_decode="mean"`` vs ``"auto"`` (straight-through
     argmax) at the default M and gamma: held-out exact reconstruction, LRE of
@@ -239,6 +243,61 @@ def fused_ab(args, blocks=30, steps=20):
     return out
 
 
+def step_ab(args, blocks=20, steps=40):
+    """The package's training step (``net.train_step``) vs the plain loop's, in one process.
+
+    Alternating blocks of ``steps`` steps on the same random batches (paired, so
+    load changes cancel): isolates the step from the epoch loop and the process.
+    """
+    torch.set_flush_denormal(True)
+    X = load_mnist_copy(20000)
+    out = {"blocks": blocks, "steps": steps, "ratios": {}}
+    for m in (0, _default_m("bernoulli")):
+        gamma = 0.1 if m else 0.0
+        ratios = _step_ratios(X, gamma, m, blocks, steps)
+        out["ratios"][f"{gamma:g}|{m}"] = ratios
+        print(f"gamma={gamma:g} M={m}: package step / plain step {statistics.median(ratios):.3f}")
+    return out
+
+
+def _step_ratios(X, gamma, m, blocks, steps):
+    from sklearn_lravae import LRAVAETransformer
+
+    kw = dict(likelihood="bernoulli", hidden_layer_sizes=HIDDEN, batch_size=BATCH, lr=LR)
+    net = LRAVAETransformer(
+        D, gamma=gamma, n_reference_samples=max(m, 1), max_epochs=1, random_state=0,
+        flush_denormal=True, n_iter_no_change=None, **kw,
+    ).fit(X[:512]).net_  # fmt: skip
+    torch.set_flush_denormal(True)  # fit switched it off again
+    torch.manual_seed(0)
+    model = PlainVAE(X.shape[1])
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    Xt = torch.as_tensor(X)
+
+    def package(batches):
+        for i in batches:
+            net.train_step((Xt[i], torch.zeros(0)))
+
+    def plain(batches):
+        for i in batches:
+            z_ref = 2.0 * torch.randn(m, D) if gamma > 0 else None
+            opt.zero_grad()
+            plain_loss(model, Xt[i], z_ref, gamma, False).backward()
+            opt.step()
+
+    ratios = []
+    for b in range(blocks + 1):  # block 0: warm-up
+        batches = [torch.randint(len(Xt), (BATCH,)) for _ in range(steps)]
+        t = {}
+        for name, fn in (("package", package), ("plain", plain))[:: 1 if b % 2 else -1]:
+            start = time.perf_counter()
+            fn(batches)
+            t[name] = time.perf_counter() - start
+        if b:
+            ratios.append(t["package"] / t["plain"])
+    return ratios
+
+
 # ----------------------------------------------------------------------------------------
 # the cost/effect curve of the number of reference samples, and lre_decode
 def qm9_data(n_train=10000, n_test=1000, seed=0):
@@ -405,6 +464,7 @@ def render_baseline(b):
             f"{_fmt(ratio('plain_fused|0.1|128', 'plain|0.1|128'), 3, 'x')}."
         )
     lines += [
+        *_step_ab_line(b.get("step_ab")),
         *_fused_ab_line(b),
         "- Ratios: median of the per-repeat ratios with a 95% bootstrap interval of that median "
         "in brackets (2,000 resamples of the repeats).",
@@ -419,6 +479,20 @@ def _ci(ratios, n_boot=2000, seed=0):
     idx = np.random.default_rng(seed).integers(0, len(r), (n_boot, len(r)))
     lo, hi = np.percentile(np.median(r[idx], axis=1), [2.5, 97.5])
     return f"{np.median(r):.3f}x [{lo:.3f}, {hi:.3f}]"
+
+
+def _step_ab_line(ab):
+    if not ab:
+        return []
+    parts = []
+    for key, r in ab["ratios"].items():
+        gamma, m = key.split("|")
+        parts.append(f"gamma {gamma}{f', M {m}' if gamma != '0' else ''}: {_ci(r)}")
+    return [
+        f"- The training step alone (`net.train_step` vs the plain loop's step, one process, "
+        f"{ab['blocks']} alternating blocks of {ab['steps']} steps on the same batches, paired; "
+        f"{ab['date']}): " + "; ".join(parts) + "."
+    ]
 
 
 def _fused_ab_line(b):
@@ -530,7 +604,7 @@ def render_lre_decode(d):
 def render(data):
     lines = ["# Training speed: package vs a plain PyTorch loop, and the price of the LRE term", ""]
     if "baseline" in data:
-        base = {**data["baseline"], "fused_ab": data.get("fused_ab")}
+        base = {**data["baseline"], **{k: data.get(k) for k in ("fused_ab", "step_ab")}}
         lines += render_baseline(base) + [""]
     for name, title in (("curve_mnist", "MNIST (Bernoulli)"), ("curve_qm9", "QM9 SELFIES")):
         if name in data:
@@ -587,6 +661,7 @@ def main():
     p.add_argument("--lre-decode", action="store_true")
     p.add_argument("--lre-gamma", action="store_true")
     p.add_argument("--fused-ab", action="store_true")
+    p.add_argument("--step-ab", action="store_true")
     p.add_argument("--render", action="store_true")
     p.add_argument("--cell", help=argparse.SUPPRESS)
     p.add_argument("--repeats", type=int, default=10)
@@ -611,6 +686,7 @@ def main():
         (args.lre_decode, "lre_decode", lre_decode),
         (args.lre_gamma, "lre_gamma", lre_gamma),
         (args.fused_ab, "fused_ab", fused_ab),
+        (args.step_ab, "step_ab", step_ab),
     ):
         if flag:
             monitor = LoadMonitor().start()
@@ -619,6 +695,7 @@ def main():
             JSON.write_text(json.dumps(data, indent=1))
             print(f"wrote {JSON}")
     modes = (args.baseline, args.lre_curve, args.lre_decode, args.lre_gamma, args.fused_ab)
+    modes += (args.step_ab,)
     if args.render or not any(modes):
         render(data)
 
