@@ -294,9 +294,22 @@ def machine():
         cpu = names[0] if names else cpu
     return {
         "machine": f"{platform.machine()}, {cpu}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
+        f"Python {platform.python_version()}, {_versions()}",
         "start_load": os.getloadavg(),
     }
+
+
+def _versions():
+    """Versions of the libraries compared (those installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in ("torch", "scikit-optimize", "botorch", "gpytorch"):
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join(out)
 
 
 def _stat(values):
