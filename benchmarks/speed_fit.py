@@ -225,22 +225,38 @@ def fused_ab(args, blocks=30, steps=20):
         torch.manual_seed(0)
         model = PlainVAE()
         opt = torch.optim.Adam(model.parameters(), lr=LR)
-        ratios = []
-        for b in range(blocks + 1):  # block 0: warm-up
-            t = {}
-            for fused in (False, True) if b % 2 else (True, False):
-                start = time.perf_counter()
-                for _ in range(steps):
-                    xb = X[torch.randint(len(X), (BATCH,))]
-                    opt.zero_grad()
-                    plain_loss(model, xb, 2.0 * torch.randn(m, D), 0.1, fused).backward()
-                    opt.step()
-                t[fused] = time.perf_counter() - start
-            if b:
-                ratios.append(t[True] / t[False])
+
+        def run(batches, fused, m=m, model=model, opt=opt):
+            for i in batches:
+                opt.zero_grad()
+                plain_loss(model, X[i], 2.0 * torch.randn(m, D), 0.1, fused).backward()
+                opt.step()
+
+        ratios = _block_ratios(
+            lambda b: run(b, True), lambda b: run(b, False), len(X), blocks, steps
+        )
         out["ratios"][str(m)] = ratios
         print(f"M={m}: fused / two calls {statistics.median(ratios):.3f}", flush=True)
     return out
+
+
+def _block_ratios(first, second, n_rows, blocks, steps):
+    """Time ``first`` / ``second`` on the same random batches, in alternating order.
+
+    Each takes a list of ``steps`` batch indices; block 0 is a warm-up.
+    Returns one time ratio per block (paired, so load changes cancel).
+    """
+    ratios = []
+    for b in range(blocks + 1):
+        batches = [torch.randint(n_rows, (BATCH,)) for _ in range(steps)]
+        t = {}
+        for name, fn in (("first", first), ("second", second))[:: 1 if b % 2 else -1]:
+            start = time.perf_counter()
+            fn(batches)
+            t[name] = time.perf_counter() - start
+        if b:
+            ratios.append(t["first"] / t["second"])
+    return ratios
 
 
 def step_ab(args, blocks=20, steps=40):
@@ -285,17 +301,7 @@ def _step_ratios(X, gamma, m, blocks, steps):
             plain_loss(model, Xt[i], z_ref, gamma, False).backward()
             opt.step()
 
-    ratios = []
-    for b in range(blocks + 1):  # block 0: warm-up
-        batches = [torch.randint(len(Xt), (BATCH,)) for _ in range(steps)]
-        t = {}
-        for name, fn in (("package", package), ("plain", plain))[:: 1 if b % 2 else -1]:
-            start = time.perf_counter()
-            fn(batches)
-            t[name] = time.perf_counter() - start
-        if b:
-            ratios.append(t["package"] / t["plain"])
-    return ratios
+    return _block_ratios(package, plain, len(Xt), blocks, steps)
 
 
 # ----------------------------------------------------------------------------------------
