@@ -55,6 +55,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _load import LoadMonitor
 from sklearn.exceptions import ConvergenceWarning
 from skopt import Optimizer
 from skopt.learning import GaussianProcessRegressor
@@ -280,9 +281,12 @@ def worker(cell):
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     load0 = os.getloadavg()[0]
+    monitor = LoadMonitor().start()
     run = run_regret_cell if cell["kind"] == "regret" else run_timing_cell
     out = run(cell)
     out["load"] = [load0, os.getloadavg()[0]]
+    if "other_cores" in (rec := monitor.stop()):  # CPU of other processes, from /proc
+        out["other_cores"] = rec["other_cores"]
     print("RESULT " + json.dumps(out))
 
 
@@ -448,10 +452,22 @@ def _shared_cpu_note(done):
         for kind in ("timing", "regret")
     }
     peak, cores = max(loads["timing"], default=0.0), os.cpu_count()
+    other = [
+        c["result"]["other_cores"]
+        for c in done["cells"]
+        if c["cell"]["kind"] == "timing" and "other_cores" in c["result"]
+    ]
     if peak <= 1.5:
         note = (
             "The machine was otherwise idle during every timing cell (1-minute load average at "
-            f"most {peak:.1f})."
+            f"most {peak:.1f}"
+            + (
+                f"; in the {len(other)} cells timed since the CPU time of other processes is "
+                f"read from /proc, they used at most {max(other):.2f} cores"
+                if other
+                else ""
+            )
+            + ")."
         )
     else:
         note = (
