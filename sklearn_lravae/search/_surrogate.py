@@ -56,6 +56,30 @@ class FastGaussianProcessRegressor(GaussianProcessRegressor):
     True
     """
 
+    def fit(self, X, y):
+        """skopt's fit; at a fixed kernel (``optimizer=None``) without a second factorisation.
+
+        scikit-learn computes the log marginal likelihood of a fixed kernel by
+        building and factorising the kernel matrix a second time; here it
+        comes from the fit's own Cholesky factor (the same value).
+        """
+        self._defer_lml = self.optimizer is None
+        try:
+            super().fit(X, y)
+        finally:
+            self._defer_lml = False
+        if self.optimizer is None:
+            y_train = self.y_train_.reshape(len(self.y_train_), -1)
+            fit = -0.5 * np.einsum("ik,ik->k", y_train, self.alpha_.reshape(y_train.shape))
+            logdet = np.log(np.diag(self.L_)).sum() + len(y_train) / 2 * np.log(2 * np.pi)
+            self.log_marginal_likelihood_value_ = float(np.sum(fit - logdet))
+        return self
+
+    def log_marginal_likelihood(self, theta=None, eval_gradient=False, clone_kernel=True):
+        if getattr(self, "_defer_lml", False) and not eval_gradient:
+            return np.nan  # fit sets it from its own factorisation
+        return super().log_marginal_likelihood(theta, eval_gradient, clone_kernel)
+
     def predict(
         self,
         X,

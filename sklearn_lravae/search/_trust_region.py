@@ -19,6 +19,7 @@ point the incumbent object really encodes to — rather than on the queried
 import math
 
 import numpy as np
+from scipy.linalg import cholesky
 
 __all__ = ["TrustRegion", "thompson_choice"]
 
@@ -38,17 +39,21 @@ def thompson_choice(mean, cov, n_points, rng):
     >>> thompson_choice(np.array([0.0, -5.0, 3.0]), 1e-6 * np.eye(3), 2, rng)
     [1, 0]
     """
-    cov = 0.5 * (cov + cov.T)
+    cov = np.asarray(cov, dtype=float)
     n = len(mean)
-    jitter = 1e-10 * max(float(np.mean(np.diag(cov))), 1e-12)
+    diag = np.diag(cov).copy()
+    jitter = 1e-10 * max(float(np.mean(diag)), 1e-12)
     for _ in range(6):
+        sym = np.add(cov, cov.T)  # (cov + cov.T) / 2 + jitter I, in one array (n is ~3,000)
+        sym *= 0.5
+        sym[np.diag_indices(n)] += jitter
         try:
-            chol = np.linalg.cholesky(cov + jitter * np.eye(n))
+            chol = cholesky(sym, lower=True, overwrite_a=True, check_finite=False)
             break
         except np.linalg.LinAlgError:
             jitter *= 100.0
     else:  # degenerate posterior: fall back to independent draws
-        chol = np.diag(np.sqrt(np.clip(np.diag(cov), 0.0, None)))
+        chol = np.diag(np.sqrt(np.clip(diag, 0.0, None)))
     draws = mean[:, None] + chol @ rng.standard_normal((n, n_points))
     chosen = []
     for j in range(min(n_points, n)):

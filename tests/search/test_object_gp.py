@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_lravae.search import LatentBayesSearch, TanimotoGP, tanimoto_kernel
+from sklearn_lravae.search import LatentBayesSearch, TanimotoGP, _object_gp, tanimoto_kernel
 from sklearn_lravae.search._object_gp import FeatureMemo
 
 from .conftest import Distance
@@ -27,6 +27,21 @@ def test_kernel_of_all_zero_rows():
     K = tanimoto_kernel(np.array([[0, 0], [1, 0]]))
     assert K.tolist() == [[1.0, 0.0], [0.0, 1.0]]
     assert tanimoto_kernel(np.zeros((1, 2)), np.zeros((1, 2))).tolist() == [[0.0]]
+
+
+def test_sparse_product_gives_the_dense_kernel():
+    # rows of count fingerprints with a real-valued block, sparse enough for the CSR path
+    rng = np.random.RandomState(0)
+    A = np.where(rng.uniform(size=(300, 500)) < 0.03, rng.randint(1, 4, size=(300, 500)), 0)
+    A = np.hstack([A, rng.uniform(0, 3, size=(300, 4))]).astype(np.float32)
+    B = A[:40] + (rng.uniform(size=(40, 504)) < 0.01)
+    assert A.size >= _object_gp._SPARSE_MIN_SIZE  # the sparse path is taken
+    dense = (A @ B.T).astype(float)
+    na, nb = (A.astype(float) ** 2).sum(1), (B.astype(float) ** 2).sum(1)
+    np.testing.assert_allclose(
+        tanimoto_kernel(A, B), dense / (na[:, None] + nb[None, :] - dense), rtol=1e-5
+    )
+    np.testing.assert_allclose(_object_gp._inner(A, A), A @ A.T, rtol=1e-5)
 
 
 def _bits(n, seed=0):

@@ -82,6 +82,23 @@ def test_thompson_sampling_prefers_the_predicted_minimum():
     assert np.all(np.linalg.norm(Z - 0.3, axis=1) < 0.2)
 
 
+def test_thompson_choice_with_a_singular_or_indefinite_covariance():
+    from sklearn_lravae.search._trust_region import thompson_choice
+
+    mean = np.array([3.0, 1.0, 2.0, 0.0])
+    # rank one (a duplicated candidate): jitter makes it factorisable; the draw is joint
+    v = np.array([1.0, 1.0, 1.0, 1.0])
+    chosen = thompson_choice(mean, 1e-8 * np.outer(v, v), 3, np.random.default_rng(0))
+    assert chosen == [3, 1, 2]
+    # indefinite beyond any jitter: independent draws from the clipped diagonal
+    cov = -np.eye(4)
+    cov[0, 0] = 1e-12
+    before = cov.copy()
+    chosen = thompson_choice(mean, cov, 2, np.random.default_rng(0))
+    assert chosen == [3, 1]
+    np.testing.assert_array_equal(cov, before)  # the caller's covariance is left as it was
+
+
 def _search(vae, target, **kw):
     params = dict(
         n_calls=12,
