@@ -462,7 +462,8 @@ def _shared_cpu_note(done):
             "The machine was otherwise idle during every timing cell (1-minute load average at "
             f"most {peak:.1f}"
             + (
-                f"; in the {len(other)} cells timed since the CPU time of other processes is "
+                f"; in the {len(other)} cell{'s' * (len(other) > 1)} timed since the CPU time "
+                "of other processes is "
                 f"read from /proc, they used at most {max(other):.2f} cores"
                 if other
                 else ""
