@@ -272,8 +272,8 @@ class TanimotoGP(RegressorMixin, BaseEstimator):
 def _compute_dtype(X):
     """float32 for integer-valued features (bits, counts: exact), float64 otherwise."""
     if X.dtype == np.float32 or np.array_equal(X, np.round(X)):
-        return X.astype(np.float32, copy=False)
-    return X.astype(np.float64, copy=False)
+        return X.astype(np.float32)
+    return X.astype(np.float64)
 
 
 def _cho_solve(L, b):
