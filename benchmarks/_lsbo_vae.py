@@ -183,7 +183,7 @@ def train_vae(cfg, gamma, seed=0, log=print, device="cpu", n_jobs=None):
     an uninterrupted run would have trained (same device).
     """
     train, heldout = load_data(cfg)
-    ckpt, ckpt_meta = (p.with_suffix(".partial" + p.suffix) for p in _cache_paths(cfg, gamma))
+    ckpt, ckpt_meta = _checkpoint_paths(cfg, gamma)
     t0 = time.perf_counter()
     if ckpt.exists() and ckpt_meta.exists():
         pipe, state = load(ckpt, device=device), json.loads(ckpt_meta.read_text())
@@ -227,7 +227,7 @@ def _train_chunks(cfg, gamma, pipe, X, data, chunks, epochs, t_vec, resumed, log
 
     (train, heldout), vec, vae = data, pipe[0], pipe[-1]
     fixed = cfg.get("train_epochs", {}).get(f"{gamma:g}")
-    ckpt, ckpt_meta = (p.with_suffix(".partial" + p.suffix) for p in _cache_paths(cfg, gamma))
+    ckpt, ckpt_meta = _checkpoint_paths(cfg, gamma)
     base_s = chunks[-1]["train_s"] if chunks else 0.0
     t0 = time.perf_counter()
     while not (fixed is not None and epochs >= fixed):
@@ -307,6 +307,11 @@ def _cache_paths(cfg, gamma):
     return CACHE / f"{key}.lravae", CACHE / f"{key}.json"
 
 
+def _checkpoint_paths(cfg, gamma):
+    """``(model file, chunk-log file)`` of ``train_vae``'s per-chunk checkpoint."""
+    return tuple(p.with_suffix(".partial" + p.suffix) for p in _cache_paths(cfg, gamma))
+
+
 def vae_sha256(cfg, gamma):
     """First 16 hex digits of the SHA-256 of the cached model file (which weights ran)."""
     return hashlib.sha256(_cache_paths(cfg, gamma)[0].read_bytes()).hexdigest()[:16]
@@ -333,7 +338,7 @@ def get_vae(cfg, gamma, log=print, train_if_missing=True, device="cpu", n_jobs=N
     pipe[-1].set_params(device="cpu")
     save(pipe, path)
     meta.write_text(json.dumps(info, indent=1, default=str))
-    for partial in (p.with_suffix(".partial" + p.suffix) for p in (path, meta)):
+    for partial in _checkpoint_paths(cfg, gamma):
         partial.unlink(missing_ok=True)  # train_vae's per-chunk checkpoint
     return pipe, info
 
