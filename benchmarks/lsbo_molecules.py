@@ -32,6 +32,7 @@ Protocol (the default, ``--config full``; InvBO's small-budget protocol):
 
 Every (task, seed, method) cell runs in a single-thread worker process (workers are
 reused, but each cell reloads the VAEs from the cache and seeds the global RNGs;
+the workers' string hashing is fixed, since mol-ga iterates over sets of SMILES;
 ``--fresh-workers`` starts a new process per cell) and appends one JSON line to
 ``benchmarks/results/lsbo_molecules{tag}.jsonl``; a killed run resumes where it
 stopped (cells already there are skipped). VAEs and screening scores are cached
@@ -429,6 +430,9 @@ def main(argv=None):
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
     _threads(1)
+    # mol-ga keeps its population in sets of SMILES: fix the workers' string hashing so that a
+    # GA cell is the same in every run (the latent methods do not depend on it)
+    os.environ["PYTHONHASHSEED"] = "0"
     t0 = time.perf_counter()
     infos = prepare(cfg, log)
     done = _done(out)
