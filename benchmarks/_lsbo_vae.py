@@ -33,6 +33,7 @@ import hashlib
 import json
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -313,8 +314,19 @@ def _checkpoint_paths(cfg, gamma):
 
 
 def vae_sha256(cfg, gamma):
-    """First 16 hex digits of the SHA-256 of the cached model file (which weights ran)."""
-    return hashlib.sha256(_cache_paths(cfg, gamma)[0].read_bytes()).hexdigest()[:16]
+    """First 16 hex digits of a SHA-256 of the cached model (which weights ran).
+
+    It covers every member of the ``.lravae`` archive but the training history,
+    whose epoch timings differ between two trainings that give the same weights:
+    a model retrained bit for bit (the quick mode's on a fresh clone) has the same
+    digest as the recorded one.
+    """
+    path, digest = _cache_paths(cfg, gamma)[0], hashlib.sha256()
+    with zipfile.ZipFile(path) as archive:
+        for name in sorted(archive.namelist()):
+            if not name.startswith("history"):
+                digest.update(name.encode() + b"\0" + archive.read(name))
+    return digest.hexdigest()[:16]
 
 
 def get_vae(cfg, gamma, log=print, train_if_missing=True, device="cpu", n_jobs=None):
