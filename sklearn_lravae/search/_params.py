@@ -36,7 +36,10 @@ class SearchParameters(BaseEstimator):
             Interval(numbers.Real, 0, None, closed="neither"),
             "array-like",
         ],
-        "hp_refit_every": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hp_refit_every": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "retrain_every": [
             None,
             StrOptions({"auto"}),
@@ -82,7 +85,7 @@ class SearchParameters(BaseEstimator):
         acq_optimizer="auto",
         acq_optimizer_kwargs=None,
         bounds="data",
-        hp_refit_every=10,
+        hp_refit_every="auto",
         retrain_every="auto",
         retrain_on_best="auto",
         retrain_quantile=None,

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.base import clone
 from skopt.acquisition import _gaussian_acquisition
 
+from ._batch import constant_liar_batch, supports_fantasies
 from ._evaluate import object_key
 from ._object_gp import FeatureMemo
 from ._space import BoxOptimizer, BoxSpace
@@ -152,8 +153,11 @@ class Proposer:
         Z = rng.standard_normal((n_points, len(self.box)))
         return np.clip(Z, self.box[:, 0], self.box[:, 1])
 
-    def make_optimizer(self, latents, targets, seed):
-        """A skopt ``Optimizer`` told every finite observation."""
+    def make_optimizer(self, latents, targets, seed, *, fit=True):
+        """A skopt ``Optimizer`` told every finite observation.
+
+        ``fit=False``: told without skopt's fit and acquisition sweep.
+        """
         Zc, yt = self.observations(latents, targets)
         base = self.surrogates.base_estimator(self.space.transform(Zc.tolist()), yt)
         with warnings.catch_warnings():
@@ -172,7 +176,7 @@ class Proposer:
                 random_state=seed,
             )
             if len(yt):
-                opt.tell(Zc.tolist(), yt.tolist())
+                opt.tell(Zc.tolist(), yt.tolist(), fit=fit)
         return opt
 
     def next_points(
@@ -384,53 +388,115 @@ class Proposer:
             extra, keep = extra[best], keep[best]
         return extra, keep
 
+    def _sweeps_once(self):
+        """Whether a batch comes from one acquisition sweep (:mod:`._batch`)."""
+        return self.acq_optimizer == "sampling" and self.acq_func in ("EI", "PI", "LCB")
+
+    def _fit_and_sweep(self, latents, targets, seed):
+        """``(optimizer, candidates, model)``: the told optimiser, fitted once, and its sweep.
+
+        The optimiser is told every observation without skopt's own fit and
+        sweep; its surrogate is fitted here (and kept in ``optimizer.models``)
+        and ``candidates`` are ``optimizer.n_points`` uniform points of the box in
+        skopt's normalised space.
+        """
+        opt = self.make_optimizer(latents, targets, seed, fit=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model = clone(opt.base_estimator_).fit(opt.space.transform(opt.Xi), opt.yi)
+        opt.models.append(model)
+        rng = np.random.RandomState(seed)
+        X = np.asarray(opt.space.transform(opt.space.rvs(opt.n_points, random_state=rng)))
+        return opt, X.reshape(opt.n_points, -1), model
+
     def propose(self, n_points, latents, targets, step_seed):
         """The acquisition's next points (consistency-filtered if configured).
 
-        Returns ``(Z, optimizer, n_rejected)``: the points, the skopt optimiser
-        that proposed them, and how many candidates the filter rejected.
+        With ``acq_optimizer="sampling"`` (and EI, PI or LCB) the surrogate is
+        fitted once and its acquisition swept once over the candidates; a
+        batch is the constant liar's (:func:`~._batch.constant_liar_batch`).
+        Otherwise skopt's ``ask`` proposes (its constant liar refits and
+        sweeps once per point). Returns ``(Z, optimizer, n_rejected)``: the
+        points, the skopt optimiser told the observations (its surrogate in
+        ``optimizer.models[-1]``), and how many candidates the filter rejected.
         """
-        opt = self.make_optimizer(latents, targets, derived_seed(*step_seed))
+        seed = derived_seed(*step_seed)
+        if self._sweeps_once():
+            opt, X, model = self._fit_and_sweep(latents, targets, seed)
+            if supports_fantasies(model) and self.lre_threshold is None:
+                rows = constant_liar_batch(
+                    model,
+                    X,
+                    opt.yi,
+                    n_points,
+                    acq_func=self.acq_func,
+                    acq_func_kwargs=opt.acq_func_kwargs,
+                )
+            else:  # one sweep, best first (a forest: no posterior to update)
+                acq = _gaussian_acquisition(
+                    X,
+                    model,
+                    y_opt=np.min(opt.yi),
+                    acq_func=self.acq_func,
+                    acq_func_kwargs=opt.acq_func_kwargs,
+                )
+                rows = np.argsort(acq, kind="stable")
+                if self.lre_threshold is not None:
+                    Zc = self._from_unit(X[rows])
+                    Z, n_rejected = self._filtered(Zc, n_points)
+                    return Z, opt, n_rejected
+                rows = rows[:n_points]
+            return self._from_unit(X[rows]), opt, 0
+        opt = self.make_optimizer(latents, targets, seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             if self.lre_threshold is None:
                 Z = opt.ask() if n_points == 1 else opt.ask(n_points=n_points)
                 return np.array(Z, dtype=float).reshape(n_points, -1), opt, 0
             best = np.array(opt.ask(), dtype=float).reshape(1, -1)
-        Z, n_rejected = self._filtered(opt, best, n_points, derived_seed(*step_seed, 1))
+        rand = np.array(
+            self.space.rvs(n_samples=2000, random_state=derived_seed(*step_seed, 1)), dtype=float
+        )
+        cands = np.vstack([best, rand.reshape(len(rand), -1)])
+        acq = self._acquisition(opt, cands)
+        acq[0] = -np.inf  # the optimiser's own (locally optimised) proposal comes first
+        Z, n_rejected = self._filtered(cands[np.argsort(acq, kind="stable")], n_points)
         return Z, opt, n_rejected
 
-    def _filtered(self, opt, best, n_points, seed):
-        """Consistency filter: the best-acquisition candidates whose LRE passes.
-
-        Candidates are the optimiser's proposal plus random points of the box,
-        ranked by the acquisition function; the first ``n_points`` whose
-        hard-decode LRE is below ``lre_threshold`` are taken (the least
-        inconsistent ones if too few pass).
-        """
-        rand = np.array(self.space.rvs(n_samples=2000, random_state=seed), dtype=float)
-        cands = np.vstack([best, rand.reshape(len(rand), -1)])
-        acq_func = "EI" if self.acq_func == "gp_hedge" else self.acq_func
-        yt = np.asarray(opt.yi, dtype=float)
-        model = opt.models[-1]
-        acq = (
-            _gaussian_acquisition(
-                np.asarray(self.space.transform(cands.tolist())),
-                model,
-                y_opt=yt.min(),
-                acq_func=acq_func,
-            )
-            if hasattr(model, "kernel_")
-            else np.zeros(len(cands))
+    def _from_unit(self, X):
+        """Points of the box from rows of skopt's normalised space."""
+        return np.array(self.space.inverse_transform(np.asarray(X)), dtype=float).reshape(
+            len(X), -1
         )
-        acq[0] = -np.inf  # the optimiser's own (locally optimised) proposal comes first
-        order = np.argsort(acq, kind="stable")[: n_points * self.n_candidates]
-        lre = self.lre(cands[order])
+
+    def _acquisition(self, opt, cands):
+        """The acquisition of ``opt``'s last surrogate at ``cands`` (0 for a non-GP)."""
+        acq_func = "EI" if self.acq_func == "gp_hedge" else self.acq_func
+        model = opt.models[-1]
+        if not hasattr(model, "kernel_"):
+            return np.zeros(len(cands))
+        return _gaussian_acquisition(
+            np.asarray(self.space.transform(cands.tolist())),
+            model,
+            y_opt=np.min(np.asarray(opt.yi, dtype=float)),
+            acq_func=acq_func,
+        )
+
+    def _filtered(self, ranked, n_points):
+        """Consistency filter: the first ``n_points`` of ``ranked`` whose LRE passes.
+
+        ``ranked`` are candidate points, best acquisition first; only the
+        first ``n_points * n_candidates`` are checked. The first ``n_points``
+        whose hard-decode LRE is below ``lre_threshold`` are taken (the least
+        inconsistent ones if too few pass). Returns ``(Z, n_rejected)``.
+        """
+        ranked = ranked[: n_points * self.n_candidates]
+        lre = self.lre(ranked)
         ok = lre <= self.lre_threshold
         chosen = [int(i) for i in np.flatnonzero(ok)[:n_points]]
-        last = chosen[-1] if len(chosen) == n_points else len(order) - 1
+        last = chosen[-1] if len(chosen) == n_points else len(ranked) - 1
         n_rejected = int(np.sum(~ok[: last + 1]))
         if len(chosen) < n_points:  # too few consistent candidates: least inconsistent
             rest = [int(i) for i in np.argsort(lre) if i not in chosen]
             chosen += rest[: n_points - len(chosen)]
-        return cands[order[chosen]], n_rejected
+        return ranked[chosen], n_rejected

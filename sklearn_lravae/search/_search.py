@@ -66,8 +66,9 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         random while no observed object could be encoded (e.g. all dropped by
         a vectoriser).
     batch_size : int, default=1
-        Points per round; more than one uses skopt's constant-liar strategy and
-        evaluates the round with ``n_jobs`` workers.
+        Points per round (evaluated with ``n_jobs`` workers), by the constant
+        liar: with ``acq_optimizer="sampling"`` from one fit and sweep per
+        round, the lies updating the posterior; otherwise skopt's ``ask``.
     surrogate : {"GP", "GP-ML", "GP-stock", "RF", "ET"} or regressor, default="GP"
         ``"GP"``: skopt's Matern-5/2 GP whose hyperparameters are refitted
         only every ``hp_refit_every`` observations (warm start, no restarts),
@@ -100,9 +101,11 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         the latent spread whatever ``beta`` the VAE was trained with; a float
         ``b`` is ``[-b, b]`` in every dimension (the prior holds 99.7% of its
         mass within 3).
-    hp_refit_every : int, default=10
+    hp_refit_every : int or "auto", default="auto"
         Observations between GP hyperparameter refits (``surrogate="GP"`` or
-        ``"GP-ML"``).
+        ``"GP-ML"``). ``"auto"``: at least 10 and at least 10% more than at the
+        last refit (every 10 up to 100 observations, every 50 at 500); an
+        integer: that fixed interval (1: every step, as BoTorch's loops).
     retrain_every : int, "auto" or None, default="auto"
         Retrain the VAE after this many evaluations; None never retrains on a
         schedule. ``"auto"``: every 50 evaluations (Tripp et al. 2020) when

@@ -3,7 +3,8 @@
 scikit-optimize's GP re-optimises its kernel hyperparameters (with restarts)
 on every ``tell``, which dominates the cost of a step (see the speed benchmark
 in the documentation). :class:`SurrogateManager` instead fits
-the hyperparameters only every ``refit_every`` observations, with
+the hyperparameters only every ``refit_every`` observations (by default every
+10, and every 10% more observations once there are more than 100), with
 :func:`~sklearn_lravae.search._gp.fit_gp_hyperparameters` (the same model and
 bounds, maximum marginal likelihood in torch with an analytic gradient,
 warm-started from the previous optimum, no restarts; on a fixed-seed subset
@@ -14,6 +15,7 @@ matrix product instead of skopt's unoptimised three-operand ``einsum`` (the
 acquisition over a few thousand candidate points was the largest remaining cost).
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -25,6 +27,11 @@ from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, Whit
 from ._gp import CONSTANT_BOUNDS, LENGTH_SCALE_BOUNDS, fit_gp_hyperparameters
 
 __all__ = ["FastGaussianProcessRegressor", "SurrogateManager", "default_gp"]
+
+#: ``refit_every="auto"``: refit after at least this many new observations ...
+AUTO_REFIT_MIN = 10
+#: ... and at least this fraction more than at the last refit.
+AUTO_REFIT_GROWTH = 0.1
 
 
 class FastGaussianProcessRegressor(GaussianProcessRegressor):
@@ -159,8 +166,13 @@ class SurrogateManager:
         estimator is used as given.
     n_dims : int
         Latent dimension.
-    refit_every : int, default=10
-        Observations between hyperparameter refits of the fast GP.
+    refit_every : int or "auto", default="auto"
+        Observations between hyperparameter refits of the fast GP. ``"auto"``:
+        after at least ``AUTO_REFIT_MIN`` (10) new observations and at least
+        ``AUTO_REFIT_GROWTH`` (10%) more than at the last refit, so every 10
+        up to 100 observations, every 50 at 500 (the hyperparameters move
+        little once there are hundreds of points, while a refit's cost grows
+        with the cube of their number).
     max_fit_points : int, default=1000
         Above this many observations the fast GP's hyperparameters are fitted
         on a fixed-seed subset of this size (prediction uses all of them).
@@ -189,12 +201,19 @@ class SurrogateManager:
     >>> manager.reset()  # e.g. the latent space changed
     >>> manager.needs_refit(41)
     True
+    >>> auto = SurrogateManager("GP", n_dims=3)  # refit_every="auto"
+    >>> auto.n_at_refit_ = 300
+    >>> auto.theta_ = np.zeros(4)
+    >>> auto.needs_refit(320), auto.needs_refit(330)
+    (False, True)
     """
 
-    def __init__(self, surrogate, n_dims, refit_every=10, *, max_fit_points=1000):
-        for name, value, low in [("n_dims", n_dims, 1), ("refit_every", refit_every, 1)]:
-            if not isinstance(value, numbers.Integral) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    def __init__(self, surrogate, n_dims, refit_every="auto", *, max_fit_points=1000):
+        if not isinstance(n_dims, numbers.Integral) or n_dims < 1:
+            raise ValueError(f"n_dims must be an integer >= 1, got {n_dims!r}.")
+        auto = isinstance(refit_every, str) and refit_every == "auto"
+        if not auto and (not isinstance(refit_every, numbers.Integral) or refit_every < 1):
+            raise ValueError(f"refit_every must be an integer >= 1 or 'auto', got {refit_every!r}.")
         self.surrogate = surrogate
         self.n_dims = n_dims
         self.refit_every = refit_every
@@ -206,7 +225,12 @@ class SurrogateManager:
 
     def needs_refit(self, n_obs):
         """Whether a fast-GP surrogate for ``n_obs`` observations refits hyperparameters."""
-        return self.theta_ is None or n_obs - self.n_at_refit_ >= self.refit_every
+        if self.theta_ is None:
+            return True
+        gap = self.refit_every
+        if isinstance(gap, str):  # "auto": 10 observations, or 10% more than at the last refit
+            gap = max(AUTO_REFIT_MIN, math.ceil(AUTO_REFIT_GROWTH * self.n_at_refit_))
+        return n_obs - self.n_at_refit_ >= gap
 
     def reset(self):
         """Forget the hyperparameters: the next surrogate refits them from scratch.

@@ -281,6 +281,8 @@ def test_parallel_batches_with_loky(digits_vae, digits, target):
         ({"bounds": np.ones((3, 2))}, ValueError, "bounds"),
         ({"broad_weight": 1.5}, ValueError, "broad_weight"),
         ({"objective": "qed"}, ValueError, "objective"),
+        ({"hp_refit_every": "sometimes"}, ValueError, "hp_refit_every.*'auto'"),
+        ({"hp_refit_every": 0}, ValueError, "hp_refit_every"),
     ],
 )
 def test_bad_parameters(digits_vae, digits, target, params, error, match):

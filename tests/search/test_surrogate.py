@@ -6,6 +6,7 @@ The torch hyperparameter fit of ``_gp`` has its own module, ``test_gp``.
 import warnings
 
 import numpy as np
+import pytest
 from sklearn.ensemble import RandomForestRegressor
 from skopt import Optimizer
 from skopt.learning import GaussianProcessRegressor
@@ -89,3 +90,25 @@ def test_manager_other_surrogates():
     given = SurrogateManager(user, 3).base_estimator(X, y)
     assert isinstance(given, RandomForestRegressor) and given is not user  # a clone
     assert given.get_params() == user.get_params()
+
+
+@pytest.mark.parametrize(
+    "n_at_refit, first_due",
+    [(30, 40), (100, 110), (150, 165), (300, 330), (500, 550), (501, 552)],
+)
+def test_auto_refit_waits_for_10_observations_or_10_percent_more(n_at_refit, first_due):
+    X, y = _data()
+    mgr = SurrogateManager("GP", 3)  # refit_every="auto" by default
+    assert mgr.refit_every == "auto" and mgr.needs_refit(1)  # nothing fitted yet
+    mgr.base_estimator(X, y)
+    mgr.n_at_refit_ = n_at_refit
+    assert not mgr.needs_refit(first_due - 1) and mgr.needs_refit(first_due)
+    fixed = SurrogateManager("GP", 3, refit_every=1)
+    fixed.base_estimator(X, y)
+    assert fixed.needs_refit(31)  # an integer keeps its fixed interval
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "always", None])
+def test_refit_every_errors_name_the_choices(bad):
+    with pytest.raises(ValueError, match=r"refit_every must be an integer >= 1 or 'auto'"):
+        SurrogateManager("GP", 3, refit_every=bad)
