@@ -441,8 +441,8 @@ class Proposer:
                     acq_func_kwargs=opt.acq_func_kwargs,
                 )
                 rows = np.argsort(acq, kind="stable")
-                if self.lre_threshold is not None:
-                    Zc = self._from_unit(X[rows])
+                if self.lre_threshold is not None:  # only the ranks the filter can reach
+                    Zc = self._from_unit(X[rows[: n_points * self.n_candidates]])
                     Z, n_rejected = self._filtered(Zc, n_points)
                     return Z, opt, n_rejected
                 rows = rows[:n_points]
