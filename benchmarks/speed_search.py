@@ -40,7 +40,10 @@ for n in {100, 300, 1000, 2000} and d in {16, 32, 64, 128}, stock skopt on
 FULL_GRID_HOURS hours of an idle core (+-50 %, extrapolated from the quick run
 and single-cell probes; about three quarters of it is BoTorch at n >= 1000).
 Split it with ``--libraries``, ``--functions`` or ``--sizes``: finished cells
-stay in the JSON file and are skipped, so an interrupted run resumes. Writes
+stay in the JSON file and are skipped, and so do the finished repeats of a cell
+that was stopped (each repeat is saved as it ends), so an interrupted run resumes
+losing at most the repeat in progress; the report names cells whose repeats came
+from more than one process. Writes
 ``benchmarks/results/speed_search{,_quick}.{json,md,png}``.
 """
 
@@ -50,6 +53,8 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -240,29 +245,41 @@ def _warm_up(lib, name, d):
     lib.step(X, objective(name, X), lib.fit(X, objective(name, X)), 0)
 
 
+def _emit(r, values, monitor):
+    """Report repeat ``r`` at once, so that the driver keeps it if the cell is killed later.
+
+    With it the load during the repeat: 1-minute load average at its start and end and,
+    where ``/proc`` is readable, the cores other processes used meanwhile.
+    """
+    rec = monitor.stop()
+    values["load"] = [rec["loadavg_before"][0], rec["loadavg"][0]]
+    if "other_cores" in rec:
+        values["other_cores"] = rec["other_cores"]
+    print("REPEAT " + json.dumps({"r": r, **values}), flush=True)
+
+
 def run_timing_cell(cell):
-    """Cold fit, warm fit and fixed-hyperparameter step, ``cell['repeats']`` times."""
+    """Cold fit, warm fit and fixed-hyperparameter step for repeats ``todo`` (default: all)."""
     lib, name, n, d = ADAPTERS[cell["library"]](), cell["function"], cell["n"], cell["d"]
     _warm_up(lib, name, d)
-    out = {"cold": [], "warm": [], "step": []}
-    for r in range(cell["repeats"]):
+    for r in cell.get("todo", range(cell["repeats"])):
+        monitor = LoadMonitor().start()
         X = np.random.default_rng([r, n, d]).uniform(size=(n + 10, d))
         y = objective(name, X)
-        hyper, t = _timed(lib.fit, X[:n], y[:n])
-        out["cold"].append(t)
-        out["warm"].append(_timed(lib.fit, X, y, hyper)[1])
-        out["step"].append(_timed(lib.step, X[:n], y[:n], hyper, r)[1])
-    return out
+        hyper, cold = _timed(lib.fit, X[:n], y[:n])
+        warm = _timed(lib.fit, X, y, hyper)[1]
+        step = _timed(lib.step, X[:n], y[:n], hyper, r)[1]
+        _emit(r, {"cold": cold, "warm": warm, "step": step}, monitor)
 
 
 def run_regret_cell(cell):
     """Simple regret after ``steps`` BO steps from ``n0`` random points, one run per seed."""
     lib, name, d = ADAPTERS[cell["library"]](), cell["function"], cell["d"]
     every, warm = cell["refit_every"], cell["library"].startswith("lravae")  # others: cold
-    regrets, seconds, best = [], [], f_min(name, d)
+    best = f_min(name, d)
     _warm_up(lib, name, d)
-    for seed in range(cell["repeats"]):
-        t0 = time.perf_counter()
+    for seed in cell.get("todo", range(cell["repeats"])):
+        monitor, t0 = LoadMonitor().start(), time.perf_counter()
         X = np.random.default_rng([seed, d, 7]).uniform(size=(cell["n0"], d))
         y, hyper = objective(name, X), None
         for t in range(cell["steps"]):
@@ -270,9 +287,8 @@ def run_regret_cell(cell):
                 hyper = lib.fit(X, y, hyper if warm else None)
             x = np.clip(lib.step(X, y, hyper, 1000 * seed + t), 0.0, 1.0)
             X, y = np.vstack([X, x]), np.append(y, objective(name, x[None]))
-        regrets.append(float(np.min(y) - best))
-        seconds.append(time.perf_counter() - t0)
-    return {"regret": regrets, "seconds": seconds}
+        seconds = time.perf_counter() - t0
+        _emit(seed, {"regret": float(np.min(y) - best), "seconds": seconds}, monitor)
 
 
 def worker(cell):
@@ -280,14 +296,8 @@ def worker(cell):
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
-    load0 = os.getloadavg()[0]
-    monitor = LoadMonitor().start()
-    run = run_regret_cell if cell["kind"] == "regret" else run_timing_cell
-    out = run(cell)
-    out["load"] = [load0, os.getloadavg()[0]]
-    if "other_cores" in (rec := monitor.stop()):  # CPU of other processes, from /proc
-        out["other_cores"] = rec["other_cores"]
-    print("RESULT " + json.dumps(out))
+    (run_regret_cell if cell["kind"] == "regret" else run_timing_cell)(cell)
+    print("DONE", flush=True)
 
 
 # ---------------------------------------------------------------- the report
@@ -448,7 +458,12 @@ def plot(rows, path):
 def _shared_cpu_note(done):
     """What the load says about the timings: timing cells must run alone, regret cells need not."""
     loads = {
-        kind: [x for c in done["cells"] if c["cell"]["kind"] == kind for x in c["result"]["load"]]
+        kind: [
+            x
+            for c in done["cells"]
+            if c["cell"]["kind"] == kind
+            for x in [*c["result"]["load"], c["result"].get("load_max", 0.0)]
+        ]
         for kind in ("timing", "regret")
     }
     peak, cores = max(loads["timing"], default=0.0), os.cpu_count()
@@ -503,6 +518,24 @@ def coverage(done, quick):
     )
 
 
+def _resumed_note(done):
+    """Cells whose repeats came from more than one process (a run interrupted and resumed)."""
+    resumed = [c for c in done["cells"] if c["result"].get("processes", 1) > 1]
+    if not resumed:
+        return []
+    names = ", ".join(
+        f"{c['cell']['library']} {c['cell']['function']} "
+        + (f"n = {c['cell']['n']}, " if "n" in c["cell"] else "")
+        + f"d = {c['cell']['d']} ({c['result']['processes']} processes)"
+        for c in resumed
+    )
+    return [
+        f"Resumed cells (their repeats ran in more than one fresh process, each with its own "
+        f"untimed warm-up, because a run was stopped mid-cell): {names}.",
+        "",
+    ]
+
+
 def write_report(done, out, quick):
     timing = [c for c in done["cells"] if c["cell"]["kind"] == "timing"]
     regret = [c for c in done["cells"] if c["cell"]["kind"] == "regret"]
@@ -529,6 +562,7 @@ def write_report(done, out, quick):
         "",
         coverage(done, quick),
         "",
+        *_resumed_note(done),
         "Runs:",
         *run_lines,
         "",
@@ -554,20 +588,59 @@ def write_report(done, out, quick):
 
 # ---------------------------------------------------------------- the driver
 def key(cell):
-    return json.dumps({k: v for k, v in sorted(cell.items()) if k != "repeats"})
+    return json.dumps({k: v for k, v in sorted(cell.items()) if k not in ("repeats", "todo")})
 
 
-def run_cell(cell, timeout):
-    env = {**os.environ, **THREAD_ENV}
-    cmd = [sys.executable, __file__, "--cell", json.dumps(cell)]
-    try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode or not lines:
-        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
-    return json.loads(lines[-1][len("RESULT ") :])
+def run_cell(cell, timeout, partial, save):
+    """Run the repeats of ``cell`` missing from ``partial`` in one fresh process.
+
+    ``partial`` maps a repeat's index (as a string) to its values; each repeat
+    is added as soon as the worker reports it and ``save()`` is called, so a run
+    killed mid-cell keeps its finished repeats and the next run only does the
+    rest (in a fresh process with its own warm-up). Returns the cell's result
+    once every repeat is there, else ``{"error": ...}``.
+    """
+    todo = [r for r in range(cell["repeats"]) if str(r) not in partial]
+    cmd = [sys.executable, __file__, "--cell", json.dumps({**cell, "todo": todo})]
+    timed_out = threading.Event()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            cmd, env={**os.environ, **THREAD_ENV}, stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        timer = threading.Timer(timeout, lambda: (timed_out.set(), proc.kill()))
+        timer.start()
+        for line in proc.stdout:
+            if line.startswith("REPEAT "):
+                rec = json.loads(line[len("REPEAT ") :])
+                r = str(rec.pop("r"))
+                partial[r] = {**rec, "process": todo[0]}
+                save()
+        proc.wait()
+        timer.cancel()
+        err.seek(0)
+        last = (err.read().strip().splitlines() or ["no output"])[-1]
+    if len(partial) < cell["repeats"]:
+        return {"error": f"timed out after {timeout} s" if timed_out.is_set() else last}
+    return merge_repeats(partial, cell["repeats"])
+
+
+def merge_repeats(partial, repeats):
+    """A cell's result from its repeats: value lists in repeat order, the load over all of them.
+
+    ``processes`` counts the worker processes the repeats came from (1 unless a
+    run was interrupted and resumed); ``load`` is the 1-minute load average at
+    the first repeat's start and the last one's end, ``load_max`` the highest seen.
+    """
+    recs = [partial[str(r)] for r in range(repeats)]
+    skip = ("load", "other_cores", "process")
+    out = {k: [rec[k] for rec in recs] for k in recs[0] if k not in skip}
+    out["load"] = [recs[0]["load"][0], recs[-1]["load"][1]]
+    out["load_max"] = max(x for rec in recs for x in rec["load"])
+    other = [rec["other_cores"] for rec in recs if "other_cores" in rec]
+    if other:
+        out["other_cores"] = max(other)
+    out["processes"] = len({rec["process"] for rec in recs})
+    return out
 
 
 def plan(args):
@@ -639,16 +712,23 @@ def main(argv=None):
     have = {key(c["cell"]) for c in done["cells"] if "error" not in c["result"]}
     done.setdefault("runs", []).append({"start": time.strftime("%Y-%m-%d %H:%M"), **machine()})
     t_run = time.perf_counter()
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def save():
+        json_path.write_text(json.dumps(done, indent=1))
+
     for cell in plan(args):
         if key(cell) in have:
             continue
         t0 = time.perf_counter()
-        result = run_cell(cell, args.timeout)
+        partial = done.setdefault("partial", {}).setdefault(key(cell), {})
+        result = run_cell(cell, args.timeout, partial, save)
         print(f"{time.perf_counter() - t0:7.1f}s {key(cell)} -> {json.dumps(result)[:160]}")
         done["cells"] = [c for c in done["cells"] if key(c["cell"]) != key(cell)]
         done["cells"].append({"cell": cell, "result": result})
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(done, indent=1))
+        if "error" not in result:
+            del done["partial"][key(cell)]
+        save()
     done["runs"][-1].update(end_load=os.getloadavg(), seconds=time.perf_counter() - t_run)
     json_path.write_text(json.dumps(done, indent=1))
     write_report(done, args.out, quick=args.quick)
