@@ -519,17 +519,34 @@ def coverage(done, quick):
 
 
 def _resumed_note(done):
-    """Cells whose repeats came from more than one process (a run interrupted and resumed)."""
+    """Cells resumed (repeats from several processes) and cells stopped with repeats saved."""
+    stopped = [
+        f"{c['library']} {c['function']} "
+        + (f"n = {c['n']}, " if "n" in c else "")
+        + f"d = {c['d']} ({len(reps)} repeat{'s' * (len(reps) > 1)} done)"
+        for k, reps in done.get("partial", {}).items()
+        if reps
+        for c in [json.loads(k)]  # the key is the cell without its number of repeats
+    ]
+    lines = (
+        [
+            "Stopped mid-cell, not in the tables (finished repeats kept in the JSON file; a "
+            f"rerun does the rest): {', '.join(stopped)}.",
+            "",
+        ]
+        if stopped
+        else []
+    )
     resumed = [c for c in done["cells"] if c["result"].get("processes", 1) > 1]
     if not resumed:
-        return []
+        return lines
     names = ", ".join(
         f"{c['cell']['library']} {c['cell']['function']} "
         + (f"n = {c['cell']['n']}, " if "n" in c["cell"] else "")
         + f"d = {c['cell']['d']} ({c['result']['processes']} processes)"
         for c in resumed
     )
-    return [
+    return lines + [
         f"Resumed cells (their repeats ran in more than one fresh process, each with its own "
         f"untimed warm-up, because a run was stopped mid-cell): {names}.",
         "",
@@ -681,6 +698,7 @@ def parse(argv=None):
     p.add_argument("--regret-only", action="store_true", help="run no timing cells")
     p.add_argument("--timeout", type=int, default=12 * 3600, help="seconds per cell")
     p.add_argument("--out", default=None, help="markdown path (JSON and PNG next to it)")
+    p.add_argument("--report-only", action="store_true", help="rewrite the report, run nothing")
     p.add_argument("--cell", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.cell is None and args.repeats < 5:
@@ -709,6 +727,9 @@ def main(argv=None):
             args.libraries = [lib for lib in args.libraries if lib != "botorch"]
     json_path = args.out.with_suffix(".json")
     done = json.loads(json_path.read_text()) if json_path.exists() else {"cells": []}
+    if args.report_only:
+        write_report(done, args.out, quick=args.quick)
+        return print(f"wrote {args.out}")
     have = {key(c["cell"]) for c in done["cells"] if "error" not in c["result"]}
     done.setdefault("runs", []).append({"start": time.strftime("%Y-%m-%d %H:%M"), **machine()})
     t_run = time.perf_counter()
