@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 from skopt.acquisition import _gaussian_acquisition
+from skopt.utils import has_gradients
 
 from ._batch import constant_liar_batch, supports_fantasies
 from ._evaluate import object_key
@@ -389,8 +390,18 @@ class Proposer:
         return extra, keep
 
     def _sweeps_once(self):
-        """Whether a batch comes from one acquisition sweep (:mod:`._batch`)."""
-        return self.acq_optimizer == "sampling" and self.acq_func in ("EI", "PI", "LCB")
+        """Whether a batch comes from one acquisition sweep (:mod:`._batch`).
+
+        So it does where skopt would optimise the acquisition by ``"sampling"``:
+        when asked to, or with ``"auto"`` for a surrogate without gradients
+        (``"RF"``, ``"ET"``, a forest instance; skopt's own rule), and EI, PI or LCB.
+        """
+        if self.acq_func not in ("EI", "PI", "LCB"):
+            return False
+        if self.acq_optimizer != "auto":
+            return self.acq_optimizer == "sampling"
+        model = self.surrogates.surrogate
+        return not (model.startswith("GP") if isinstance(model, str) else has_gradients(model))
 
     def _fit_and_sweep(self, latents, targets, seed):
         """``(optimizer, candidates, model)``: the told optimiser, fitted once, and its sweep.
@@ -470,17 +481,21 @@ class Proposer:
         )
 
     def _acquisition(self, opt, cands):
-        """The acquisition of ``opt``'s last surrogate at ``cands`` (0 for a non-GP)."""
+        """The acquisition of ``opt``'s last surrogate at ``cands`` (EI for ``gp_hedge``).
+
+        Any surrogate whose ``predict`` gives ``return_std`` (GPs, skopt's
+        forests) ranks the candidates; one without it gives zeros (no ranking).
+        """
         acq_func = "EI" if self.acq_func == "gp_hedge" else self.acq_func
-        model = opt.models[-1]
-        if not hasattr(model, "kernel_"):
+        try:
+            return _gaussian_acquisition(
+                np.asarray(self.space.transform(cands.tolist())),
+                opt.models[-1],
+                y_opt=np.min(np.asarray(opt.yi, dtype=float)),
+                acq_func=acq_func,
+            )
+        except TypeError:  # predict() without return_std
             return np.zeros(len(cands))
-        return _gaussian_acquisition(
-            np.asarray(self.space.transform(cands.tolist())),
-            model,
-            y_opt=np.min(np.asarray(opt.yi, dtype=float)),
-            acq_func=acq_func,
-        )
 
     def _filtered(self, ranked, n_points):
         """Consistency filter: the first ``n_points`` of ``ranked`` whose LRE passes.

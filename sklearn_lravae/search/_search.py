@@ -67,8 +67,8 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
         a vectoriser).
     batch_size : int, default=1
         Points per round (evaluated with ``n_jobs`` workers), by the constant
-        liar: with ``acq_optimizer="sampling"`` from one fit and sweep per
-        round, the lies updating the posterior; otherwise skopt's ``ask``.
+        liar: where skopt samples (``"sampling"``; ``"auto"`` with a forest) from one
+        fit and sweep per round, the lies updating the posterior; else skopt's ``ask``.
     surrogate : {"GP", "GP-ML", "GP-stock", "RF", "ET"} or regressor, default="GP"
         ``"GP"``: skopt's Matern-5/2 GP whose hyperparameters are refitted
         only every ``hp_refit_every`` observations (warm start, no restarts),

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LinearRegression
 from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
+from skopt.learning import RandomForestRegressor
 from skopt.learning.gaussian_process.kernels import WhiteKernel
 
 from sklearn_lravae.search._batch import constant_liar_batch, supports_fantasies
@@ -89,11 +91,11 @@ def test_errors_name_the_argument():
     assert supports_fantasies(gp) and not supports_fantasies(default_gp(3))
 
 
-def _proposer(acq_optimizer, **kw):
+def _proposer(acq_optimizer, surrogate="GP", **kw):
     box = np.tile([-2.0, 2.0], (3, 1))
     return Proposer(
         box,
-        SurrogateManager("GP", 3),
+        SurrogateManager(surrogate, 3),
         acq_optimizer=acq_optimizer,
         acq_optimizer_kwargs=dict(n_points=500, n_restarts_optimizer=2),
         **kw,
@@ -138,3 +140,66 @@ def test_the_filter_ranks_the_single_sweep():
     P, _, n_rejected = _proposer("sampling", lre_threshold=1.0, lre=lre).propose(4, Z, y, (0, 30))
     assert P.shape == (4, 3) and np.all(P[:, 0] <= 0)
     assert n_rejected > 0  # the best-ranked candidates on the right were passed over
+
+
+@pytest.mark.parametrize(
+    "surrogate, acq_optimizer, acq_func, sweeps",
+    [
+        ("GP", "auto", "EI", False),  # skopt picks lbfgs for a GP
+        ("GP", "sampling", "LCB", True),
+        ("RF", "auto", "EI", True),  # ... and sampling for a forest
+        ("ET", "auto", "PI", True),
+        (RandomForestRegressor(n_estimators=10), "auto", "EI", True),
+        ("RF", "auto", "gp_hedge", False),  # a portfolio: skopt's ask
+        ("GP", "lbfgs", "EI", False),
+    ],
+)
+def test_one_sweep_wherever_skopt_would_sample(surrogate, acq_optimizer, acq_func, sweeps):
+    proposer = _proposer(acq_optimizer, surrogate=surrogate, acq_func=acq_func)
+    assert proposer._sweeps_once() is sweeps
+
+
+def test_forest_batches_are_the_sweeps_best_without_skopts_ask(monkeypatch):
+    rng = np.random.RandomState(6)
+    Z = rng.uniform(-2, 2, size=(30, 3))
+    y = np.sum(Z**2, axis=1)
+    monkeypatch.setattr(Optimizer, "ask", lambda *a, **k: pytest.fail("skopt's ask was used"))
+    P, opt, _ = _proposer("auto", surrogate="RF").propose(4, Z, y, (0, 30))
+    assert P.shape == (4, 3) and len({tuple(p) for p in P}) == 4
+    forest = opt.models[-1]
+    unit = lambda A: np.asarray(opt.space.transform(A.tolist()))  # noqa: E731
+    acq = _gaussian_acquisition(unit(P), forest, np.min(y), acq_func="EI")
+    cands = rng.uniform(-2, 2, size=(200, 3))
+    others = _gaussian_acquisition(unit(cands), forest, np.min(y), acq_func="EI")
+    assert np.max(acq) < np.median(others)  # the batch ranks among the best (lowest -EI)
+
+
+def test_the_filter_ranks_a_forests_candidates_by_acquisition():
+    rng = np.random.RandomState(7)
+    Z = rng.uniform(-2, 2, size=(30, 3))
+    y = np.sum(Z**2, axis=1)
+    proposer = _proposer("auto", surrogate="RF", acq_func="gp_hedge")  # skopt's ask path
+    opt = proposer.make_optimizer(Z, y, 0)
+    cands = rng.uniform(-2, 2, size=(300, 3))
+    acq = proposer._acquisition(opt, cands)
+    expected = _gaussian_acquisition(
+        np.asarray(opt.space.transform(cands.tolist())), opt.models[-1], np.min(y), acq_func="EI"
+    )
+    np.testing.assert_allclose(acq, expected)
+    assert np.ptp(acq) > 0  # it ranks (it was all zeros for forests)
+    lre = lambda P: np.zeros(len(P))  # noqa: E731 - every candidate passes
+    P, _, n_rejected = _proposer(
+        "auto", surrogate="RF", acq_func="gp_hedge", lre_threshold=1.0, lre=lre
+    ).propose(3, Z, y, (0, 30))
+    assert P.shape == (3, 3) and n_rejected == 0
+    near = np.linalg.norm(P, axis=1)  # the minimum is at the origin: good picks lie near it
+    assert np.median(near) < np.median(np.linalg.norm(cands, axis=1))
+
+
+def test_a_surrogate_without_std_gives_no_ranking():
+    class Plain:
+        models = [LinearRegression().fit(np.eye(3), [0.0, 1.0, 2.0])]
+        yi = [0.0, 1.0, 2.0]
+
+    acq = _proposer("auto")._acquisition(Plain(), np.zeros((5, 3)))
+    np.testing.assert_array_equal(acq, np.zeros(5))
