@@ -149,7 +149,7 @@ def _decode(ctx, vae, Z):
 
 
 def _box(ctx, vae):
-    from sklearn_lravae.search._propose import data_box
+    from sklearn_lravae.search._space import data_box
 
     return data_box(vae.transform(list(ctx["init"]) + list(ctx["train_subset"])))
 

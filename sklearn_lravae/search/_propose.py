@@ -8,7 +8,6 @@ applies the consistency filter (candidates whose hard-decode LRE exceeds a
 threshold are skipped).
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -22,68 +21,9 @@ from ._object_gp import FeatureMemo
 from ._space import BoxOptimizer, BoxSpace
 from ._trust_region import thompson_choice
 
-__all__ = ["ACQ_OPTIMIZER_KWARGS", "Proposer", "data_box", "make_box"]
+__all__ = ["ACQ_OPTIMIZER_KWARGS", "Proposer"]
 
 ACQ_OPTIMIZER_KWARGS = {"n_points": 2000, "n_restarts_optimizer": 2}
-
-
-def make_box(bounds, n_components):
-    """The search box as an ``(n_components, 2)`` array from ``bounds``.
-
-    Examples
-    --------
-    >>> from sklearn_lravae.search._propose import make_box
-    >>> make_box(2.0, 3).tolist()
-    [[-2.0, 2.0], [-2.0, 2.0], [-2.0, 2.0]]
-    """
-    d = n_components
-    if isinstance(bounds, numbers.Real):
-        return np.tile([-float(bounds), float(bounds)], (d, 1))
-    box = np.asarray(bounds, dtype=float)
-    if box.shape != (d, 2) or np.any(box[:, 0] >= box[:, 1]):
-        raise ValueError(
-            f"bounds must be a positive float or an array of shape ({d}, 2) with "
-            f"lower < upper per row (n_components={d}); got shape {box.shape}."
-        )
-    return box
-
-
-def data_box(latents, quantile=0.005, margin=0.1, fallback=3.0):
-    """A search box from encoded data: per-dimension quantiles, widened by a margin.
-
-    Parameters
-    ----------
-    latents : ndarray of shape (n, n_components)
-        Encoded objects (rows with NaN are ignored).
-    quantile : float, default=0.005
-        Lower quantile (the upper one is ``1 - quantile``), so a few outliers
-        do not stretch the box.
-    margin : float, default=0.1
-        Fraction of each side's width added on both ends, so the search can
-        reach a little beyond the data.
-    fallback : float, default=3.0
-        ``[-fallback, fallback]`` in every dimension when fewer than two rows
-        are finite.
-
-    Returns
-    -------
-    box : ndarray of shape (n_components, 2)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_lravae.search._propose import data_box
-    >>> Z = np.column_stack([np.linspace(0, 1, 101), np.linspace(-10, 10, 101)])
-    >>> data_box(Z, quantile=0.0).round(2).tolist()
-    [[-0.1, 1.1], [-12.0, 12.0]]
-    """
-    Z = np.asarray(latents, dtype=float)
-    Z = Z[np.all(np.isfinite(Z), axis=1)]
-    if len(Z) < 2:
-        return np.tile([-float(fallback), float(fallback)], (np.shape(latents)[1], 1))
-    lo, hi = np.quantile(Z, [quantile, 1 - quantile], axis=0)
-    width = np.maximum(hi - lo, 1e-6)
-    return np.column_stack([lo - margin * width, hi + margin * width])
 
 
 def derived_seed(seed, *keys):

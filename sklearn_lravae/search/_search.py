@@ -17,12 +17,9 @@ from ._evaluate import Evaluation, object_key
 from ._failures import check_all_failed, warn_streak
 from ._lock import hold_lock
 from ._params import SearchParameters
-from ._propose import Proposer, make_box
 from ._retrain import rank_weights
 from ._state import SearchState
 from ._steps import LoopSteps
-from ._surrogate import SurrogateManager
-from ._trust_region import make_region
 
 __all__ = ["LatentBayesSearch", "rank_weights"]
 
@@ -281,32 +278,6 @@ class LatentBayesSearch(LoopSteps, SearchParameters):
     """
 
     # ------------------------------------------------------------------ set-up
-    def _use_codec(self, codec, surrogate_state=None):
-        """Adopt a fitted estimator: the codec, box, space, proposer and surrogate."""
-        self._codec = codec
-        self.estimator_ = codec.estimator
-        d = codec.n_components
-        box = make_box(3.0 if isinstance(self.bounds, str) else self.bounds, d)
-        self._surrogates = SurrogateManager(self.surrogate, d, self.hp_refit_every)
-        if surrogate_state is not None:
-            self._surrogates.set_state(surrogate_state)
-        self._proposer = Proposer(
-            box,
-            self._surrogates,
-            acq_func=self.acq_func,
-            acq_optimizer=self.acq_optimizer,
-            acq_optimizer_kwargs=self.acq_optimizer_kwargs,
-            lre_threshold=self.lre_threshold,
-            n_candidates=self.n_candidates,
-            lre=codec.lre,
-            decode=codec.decode,
-        )
-        self.space_ = self._proposer.space
-        self._region, self._pool = None, None
-        if self.trust_region:
-            on_objects = self._proposer.features is not None
-            self._region = make_region(d, self.batch_size, self.trust_region_kwargs, on_objects)
-
     def _start(self, X, y, train_objects):
         """A new run: fit/copy the estimator, evaluate or take ``y``, encode ``X``."""
         objects = object_list(X)

@@ -1,4 +1,7 @@
-"""The search box as a scikit-optimize ``Space``, with array operations.
+"""The search box: built from bounds or data, and as a scikit-optimize ``Space``.
+
+:func:`make_box` turns ``bounds`` into an ``(n_components, 2)`` array;
+:func:`data_box` builds the box from encoded data (quantiles plus a margin).
 
 skopt's :class:`~skopt.space.Space` transforms, samples and measures points
 one dimension and one Python float at a time. In a latent search every point
@@ -13,14 +16,75 @@ per dimension) with these operations done on arrays, giving the same numbers
 skopt's :class:`~skopt.Optimizer` on it.
 """
 
+import numbers
+
 import numpy as np
 from sklearn.utils import check_random_state
 from skopt import Optimizer
 from skopt.space import Real, Space
 
-__all__ = ["BoxOptimizer", "BoxSpace"]
+__all__ = ["BoxOptimizer", "BoxSpace", "data_box", "make_box"]
 
 _EPS = 1e-8  # skopt's tolerance on the bounds of a normalised dimension
+
+
+def make_box(bounds, n_components):
+    """The search box as an ``(n_components, 2)`` array from ``bounds``.
+
+    Examples
+    --------
+    >>> from sklearn_lravae.search._space import make_box
+    >>> make_box(2.0, 3).tolist()
+    [[-2.0, 2.0], [-2.0, 2.0], [-2.0, 2.0]]
+    """
+    d = n_components
+    if isinstance(bounds, numbers.Real):
+        return np.tile([-float(bounds), float(bounds)], (d, 1))
+    box = np.asarray(bounds, dtype=float)
+    if box.shape != (d, 2) or np.any(box[:, 0] >= box[:, 1]):
+        raise ValueError(
+            f"bounds must be a positive float or an array of shape ({d}, 2) with "
+            f"lower < upper per row (n_components={d}); got shape {box.shape}."
+        )
+    return box
+
+
+def data_box(latents, quantile=0.005, margin=0.1, fallback=3.0):
+    """A search box from encoded data: per-dimension quantiles, widened by a margin.
+
+    Parameters
+    ----------
+    latents : ndarray of shape (n, n_components)
+        Encoded objects (rows with NaN are ignored).
+    quantile : float, default=0.005
+        Lower quantile (the upper one is ``1 - quantile``), so a few outliers
+        do not stretch the box.
+    margin : float, default=0.1
+        Fraction of each side's width added on both ends, so the search can
+        reach a little beyond the data.
+    fallback : float, default=3.0
+        ``[-fallback, fallback]`` in every dimension when fewer than two rows
+        are finite.
+
+    Returns
+    -------
+    box : ndarray of shape (n_components, 2)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lravae.search._space import data_box
+    >>> Z = np.column_stack([np.linspace(0, 1, 101), np.linspace(-10, 10, 101)])
+    >>> data_box(Z, quantile=0.0).round(2).tolist()
+    [[-0.1, 1.1], [-12.0, 12.0]]
+    """
+    Z = np.asarray(latents, dtype=float)
+    Z = Z[np.all(np.isfinite(Z), axis=1)]
+    if len(Z) < 2:
+        return np.tile([-float(fallback), float(fallback)], (np.shape(latents)[1], 1))
+    lo, hi = np.quantile(Z, [quantile, 1 - quantile], axis=0)
+    width = np.maximum(hi - lo, 1e-6)
+    return np.column_stack([lo - margin * width, hi + margin * width])
 
 
 class BoxSpace(Space):

@@ -1,7 +1,8 @@
 """The steps of the search loop that change the latent space or what the surrogate sees.
 
 A mixin of :class:`~sklearn_lravae.search.LatentBayesSearch`, kept apart so that
-``_search.py`` reads as the loop: the search box, the trust region's centre,
+``_search.py`` reads as the loop: the components a fitted estimator gives
+(codec, surrogate, proposer, trust region), the search box, the trust region's centre,
 the next points (with the ``train_candidates`` pool, :mod:`._pool`), the
 latents the surrogate is told (decoder inversion, :mod:`._invert`), the
 retraining triggers and the retraining itself (:mod:`._retrain`).
@@ -12,14 +13,43 @@ import numpy as np
 from ._evaluate import evaluate, object_key
 from ._invert import consistent_latents
 from ._pool import DEFAULT_POOL_SIZE, CandidatePool
-from ._propose import data_box
+from ._propose import Proposer
 from ._retrain import retrain_schedule, retrain_search
+from ._space import data_box, make_box
+from ._surrogate import SurrogateManager
+from ._trust_region import make_region
 
 __all__ = ["LoopSteps"]
 
 
 class LoopSteps:
     """Box, proposals, told latents, retraining triggers and retraining of a search."""
+
+    def _use_codec(self, codec, surrogate_state=None):
+        """Adopt a fitted estimator: the codec, box, space, proposer and surrogate."""
+        self._codec = codec
+        self.estimator_ = codec.estimator
+        d = codec.n_components
+        box = make_box(3.0 if isinstance(self.bounds, str) else self.bounds, d)
+        self._surrogates = SurrogateManager(self.surrogate, d, self.hp_refit_every)
+        if surrogate_state is not None:
+            self._surrogates.set_state(surrogate_state)
+        self._proposer = Proposer(
+            box,
+            self._surrogates,
+            acq_func=self.acq_func,
+            acq_optimizer=self.acq_optimizer,
+            acq_optimizer_kwargs=self.acq_optimizer_kwargs,
+            lre_threshold=self.lre_threshold,
+            n_candidates=self.n_candidates,
+            lre=codec.lre,
+            decode=codec.decode,
+        )
+        self.space_ = self._proposer.space
+        self._region, self._pool = None, None
+        if self.trust_region:
+            on_objects = self._proposer.features is not None
+            self._region = make_region(d, self.batch_size, self.trust_region_kwargs, on_objects)
 
     def _set_schedule(self):
         """Resolve ``retrain_every`` / ``retrain_on_best`` "auto" for this run's data."""

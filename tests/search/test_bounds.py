@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_lravae.search import LatentBayesSearch
-from sklearn_lravae.search._propose import data_box
+from sklearn_lravae.search._space import data_box
 
 from .conftest import Distance
 

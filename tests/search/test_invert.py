@@ -11,7 +11,7 @@ from sklearn_lravae import LRAVAETransformer
 from sklearn_lravae.search import LatentBayesSearch
 from sklearn_lravae.search._encode import LatentCodec
 from sklearn_lravae.search._invert import invert_latents, reproduces
-from sklearn_lravae.search._propose import data_box
+from sklearn_lravae.search._space import data_box
 
 
 @pytest.fixture(scope="module")

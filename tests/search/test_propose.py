@@ -7,8 +7,8 @@ from sklearn_lravae.search._propose import (
     ACQ_OPTIMIZER_KWARGS,
     Proposer,
     derived_seed,
-    make_box,
 )
+from sklearn_lravae.search._space import make_box
 from sklearn_lravae.search._surrogate import SurrogateManager
 
 
