@@ -10,9 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._likelihood import make_likelihood
 from ._loss import latent_reconstruction_error, monte_carlo_elbo
-from ._net import (
-    load_network_state,
-)
+from ._net import load_network_state
 from ._transformer_params import TransformerParameters
 from ._transformer_training import TrainingMixin, validate_input
 from ._utils import batched_inference
