@@ -553,16 +553,21 @@ def _resumed_note(done):
     ]
 
 
+def _run_line(run):
+    """One run of the script: machine, load average at start and end, minutes."""
+    start, end = (
+        " / ".join(f"{x:.2f}" for x in run.get(k, ())) for k in ("start_load", "end_load")
+    )
+    line = f"- {run['start']}: {run['machine']}; load average (1/5/15 min) {start} at start, "
+    if not end:  # killed: its finished repeats are in the JSON file
+        return line + "stopped before its end (finished repeats kept)"
+    return line + f"{end} at end, {run['seconds'] / 60:.1f} min"
+
+
 def write_report(done, out, quick):
     timing = [c for c in done["cells"] if c["cell"]["kind"] == "timing"]
     regret = [c for c in done["cells"] if c["cell"]["kind"] == "regret"]
-    run_lines = [
-        f"- {r['start']}: {r['machine']}; load average (1/5/15 min) "
-        f"{' / '.join(f'{x:.2f}' for x in r['start_load'])} at start, "
-        f"{' / '.join(f'{x:.2f}' for x in r.get('end_load', [np.nan] * 3))} at end, "
-        f"{r.get('seconds', np.nan) / 60:.1f} min"
-        for r in done["runs"]
-    ]
+    run_lines = [_run_line(r) for r in done["runs"]]
     t_lines, rows = _timing_tables(timing)
     lines = [
         "# Search speed: LatentBayesSearch vs stock skopt and BoTorch" + (" (quick)" * quick),
