@@ -396,17 +396,17 @@ def _ratio_table(rows):
             med(comp, "skopt", "native") / med(comp, "lravae", "every 10"),
             med(comp, "skopt", "warm") / med(comp, "lravae", "warm"),
         ]
-        ratios.append((n, r))
+        ratios.append((n, d, name, r))
         cols = " | ".join("n/a" if np.isnan(x) else f"{x:.1f}x" for x in r)
         lines.append(f"| {name} | {n} | {d} | {cols} |")
-    bo = np.array([r[:2] for _, r in ratios if not np.isnan(r[0])]).reshape(-1, 2)
-    sk = [r[2] for n, r in ratios if n == 1000 and not np.isnan(r[2])]
+    bo = np.array([r[:2] for *_, r in ratios if not np.isnan(r[0])]).reshape(-1, 2)
+    sk = sorted((d, name, r[2]) for n, d, name, r in ratios if n == 1000 and not np.isnan(r[2]))
     return lines + [
         "",
         f"Goals: lravae's amortised step no slower than BoTorch's in {np.sum(bo[:, 0] >= 1)} of "
         f"{len(bo)} cells (refit every step) and {np.sum(bo[:, 1] >= 1)} of {len(bo)} (every "
         f"10); stock skopt as shipped / lravae at n = 1000: "
-        + (", ".join(f"{x:.0f}x" for x in sk) or "not measured")
+        + (", ".join(f"{x:.0f}x ({name}, d = {d})" for d, name, x in sk) or "not measured")
         + " (target >= 50x).",
     ]
 
